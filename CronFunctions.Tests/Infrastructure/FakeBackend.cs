@@ -1,0 +1,94 @@
+using System.Text;
+
+namespace CronFunctions.Tests.Infrastructure;
+
+/// <summary>
+/// A backend directory with a real <c>manage.py</c> — a POSIX shell script run as <c>/bin/sh manage.py ...</c>
+/// (the runner's "python executable" is a setting) — that records its argv and pid, then behaves as its
+/// <c>mode</c> file says: <c>exit</c>, <c>sleep N</c>, <c>flood</c> (1 MiB to stdout and to stderr), <c>fail</c>.
+/// </summary>
+public sealed class FakeBackend : IDisposable
+{
+    private const string Script = """
+        #!/bin/sh
+        # Fake Django manage.py for CronFunctions tests: records argv (NUL-separated) and pid, then acts out "mode".
+        dir=$(pwd)
+        mkdir -p "$dir/calls"
+        printf '%s\0' "$@" > "$dir/calls/$$.argv.tmp" && mv "$dir/calls/$$.argv.tmp" "$dir/calls/$$.argv"
+        mode=$(cat "$dir/mode" 2>/dev/null || echo exit)
+        case "$mode" in
+          exit) echo "done $1" ;;
+          fail) echo "something broke" >&2; exit 3 ;;
+          sleep*) echo "sleeping"; sleep "${mode#sleep }"; echo "woke" ;;
+          flood)
+            i=0
+            while [ $i -lt 10486 ]; do
+              echo "stdout line $i padding padding padding padding padding padding padding padding padding pad"
+              echo "stderr line $i padding padding padding padding padding padding padding padding padding pad" >&2
+              i=$((i+1))
+            done
+            echo "flood-finished" ;;
+        esac
+        """;
+
+    public FakeBackend(string mode = "exit")
+    {
+        Directory = System.IO.Directory.CreateTempSubdirectory("fake-backend-").FullName;
+        File.WriteAllText(Path.Combine(Directory, "manage.py"), Script.Replace("\r\n", "\n", StringComparison.Ordinal));
+        Mode = mode;
+    }
+
+    public string Directory { get; }
+
+    public string Mode
+    {
+        set => File.WriteAllText(Path.Combine(Directory, "mode"), value);
+    }
+
+    /// <summary>Every recorded invocation: pid → argv after <c>manage.py</c>.</summary>
+    public IReadOnlyDictionary<int, string[]> Calls()
+    {
+        var calls = new Dictionary<int, string[]>();
+        var dir = Path.Combine(Directory, "calls");
+        if (!System.IO.Directory.Exists(dir))
+        {
+            return calls;
+        }
+
+        foreach (var file in System.IO.Directory.GetFiles(dir, "*.argv"))
+        {
+            var pid = int.Parse(Path.GetFileName(file).Split('.')[0], System.Globalization.CultureInfo.InvariantCulture);
+            var text = File.ReadAllText(file, Encoding.UTF8);
+            calls[pid] = text.Split('\0', StringSplitOptions.None)[..^1];
+        }
+
+        return calls;
+    }
+
+    /// <summary>Waits until <paramref name="count"/> invocations are recorded (the process writes its file as it starts).</summary>
+    public async Task<IReadOnlyDictionary<int, string[]>> WaitForCallsAsync(int count, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
+        while (true)
+        {
+            var calls = Calls();
+            if (calls.Count >= count || DateTime.UtcNow > deadline)
+            {
+                return calls;
+            }
+
+            await Task.Delay(25);
+        }
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

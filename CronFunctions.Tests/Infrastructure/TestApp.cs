@@ -1,0 +1,122 @@
+using System.Text.Json;
+using CronFunctions.Functions;
+using CronFunctions.Jobs;
+using CronFunctions.Runners.Local;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.Abstractions;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+
+namespace CronFunctions.Tests.Infrastructure;
+
+/// <summary>What an endpoint answered.</summary>
+internal sealed record EndpointResponse(int Status, JsonElement Body, IHeaderDictionary Headers)
+{
+    public string? Str(string name) => Body.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    public int? Int(string name) => Body.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetInt32() : null;
+
+    public override string ToString() => $"{Status} {Body}";
+}
+
+/// <summary>
+/// The app as the Functions worker composes it (<c>AddCronFunctions</c>), with its own service provider and storage
+/// clients, so several of these are independent app instances sharing one Azurite. Calls go through the real
+/// function methods of <see cref="CronEndpoints"/>, and their <see cref="IActionResult"/> is executed to bytes.
+/// </summary>
+internal sealed class TestApp : IAsyncDisposable
+{
+    public const string Token = "test-token-0123456789abcdef";
+
+    private readonly ServiceProvider _services;
+
+    public TestApp(string storageConnectionString, string backendDirectory, string lockContainer, IDictionary<string, string?>? settings = null, TimeProvider? timeProvider = null)
+    {
+        var values = new Dictionary<string, string?>
+        {
+            ["AzureWebJobsStorage"] = storageConnectionString,
+            ["ERIFY_CRON_TOKEN"] = Token,
+            ["Cron:Local:PythonExecutable"] = "/bin/sh",
+            ["Cron:Local:BackendDirectory"] = backendDirectory,
+            ["Cron:Lock:ContainerName"] = lockContainer,
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            values[key] = value;
+        }
+
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(configuration);
+        services.AddLogging(b => b.SetMinimumLevel(LogLevel.Trace));
+        services.AddFakeLogging(o => o.CollectRecordsForDisabledLogLevels = false);
+        if (timeProvider is not null)
+        {
+            services.AddSingleton(timeProvider);
+        }
+
+        services.AddCronFunctions(configuration);
+        _services = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+    }
+
+    public IServiceProvider Services => _services;
+
+    public FakeLogCollector Logs => _services.GetFakeLogCollector();
+
+    public static string NewContainerName() => "t" + Guid.NewGuid().ToString("N")[..20];
+
+    public Task<EndpointResponse> PostAsync(JobDefinition job, string? query = null, string? authorization = "Bearer " + Token) =>
+        CallAsync(job, "POST", query, authorization);
+
+    public async Task<EndpointResponse> CallAsync(JobDefinition job, string method, string? query = null, string? authorization = "Bearer " + Token, IDictionary<string, string>? headers = null)
+    {
+        var context = new DefaultHttpContext { RequestServices = _services };
+        context.Request.Method = method;
+        context.Request.Scheme = "http";
+        context.Request.Host = new HostString("localhost");
+        context.Request.Path = "/api/" + job.Route;
+        if (query is not null)
+        {
+            context.Request.QueryString = new QueryString(query);
+        }
+
+        if (authorization is not null)
+        {
+            context.Request.Headers.Authorization = authorization;
+        }
+
+        foreach (var (name, value) in headers ?? new Dictionary<string, string>())
+        {
+            context.Request.Headers[name] = value;
+        }
+
+        var body = new MemoryStream();
+        context.Response.Body = body;
+
+        var endpoints = ActivatorUtilities.CreateInstance<CronEndpoints>(_services);
+        var method_ = typeof(CronEndpoints).GetMethod(job.FunctionName)
+            ?? throw new InvalidOperationException($"No function method {job.FunctionName}.");
+        var result = await (Task<IActionResult>)method_.Invoke(endpoints, [context.Request, CancellationToken.None])!;
+        await result.ExecuteResultAsync(new ActionContext(context, new RouteData(), new ActionDescriptor()));
+
+        using var json = JsonDocument.Parse(body.ToArray());
+        return new EndpointResponse(context.Response.StatusCode, json.RootElement.Clone(), context.Response.Headers);
+    }
+
+    /// <summary>Waits for the runs this instance started to end and release their locks.</summary>
+    public async Task WaitForRunsAsync()
+    {
+        var runner = _services.GetRequiredService<LocalProcessRunner>();
+        await Task.WhenAll(runner.ActiveWatchers).WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await WaitForRunsAsync();
+        await _services.DisposeAsync();
+    }
+}

@@ -1,0 +1,12 @@
+namespace CronFunctions.Runners;
+
+/// <summary>The registered runners, by <see cref="IJobRunner.Kind"/>.</summary>
+internal sealed class RunnerRegistry(IEnumerable<IJobRunner> runners)
+{
+    private readonly Dictionary<string, IJobRunner> _byKind = runners.ToDictionary(r => r.Kind, StringComparer.Ordinal);
+
+    public IJobRunner Get(string kind) =>
+        _byKind.TryGetValue(kind, out var runner)
+            ? runner
+            : throw new InvalidOperationException($"No runner of kind '{kind}' is registered.");
+}
