@@ -1,0 +1,62 @@
+using System.Text.Json;
+using CronFunctions.Jobs;
+using CronFunctions.Tests.Infrastructure;
+
+namespace CronFunctions.Tests.Endpoints;
+
+/// <summary>
+/// The Functions host routes by the <c>functions.metadata</c> the SDK generates at build time: check the six cron
+/// functions are in it with the spec's routes, every method (so non-POST reaches our 405), and anonymous auth.
+/// </summary>
+public sealed class FunctionMetadataTests
+{
+    private static readonly string[] AllMethods = ["get", "post", "put", "patch", "delete", "head", "options"];
+
+    public static TheoryData<string, string> Endpoints => new()
+    {
+        { "EeRecent", "cron/ee-recent" },
+        { "PartiesImport", "cron/parties-import" },
+        { "CheckCurrent", "cron/check-current" },
+        { "MopRecent", "cron/mop-recent" },
+        { "ModerationImages", "cron/moderation-images" },
+        { "SopnParse", "cron/sopn-parse" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Endpoints))]
+    public void CronFunction_IsAnAnonymousHttpTriggerOnItsSpecRoute(string function, string route)
+    {
+        var entry = Metadata().EnumerateArray().Single(f => f.GetProperty("name").GetString() == function);
+        var trigger = entry.GetProperty("bindings").EnumerateArray().Single(b => b.GetProperty("type").GetString() == "httpTrigger");
+
+        Assert.Equal(route, trigger.GetProperty("route").GetString());
+        Assert.Equal("Anonymous", trigger.GetProperty("authLevel").GetString());
+        Assert.Equal(AllMethods.Order(), trigger.GetProperty("methods").EnumerateArray().Select(m => m.GetString()).Order());
+        Assert.Equal("dotnet-isolated", entry.GetProperty("language").GetString());
+        Assert.Equal(route, JobCatalog.All.Single(j => j.FunctionName == function).Route);
+    }
+
+    [Fact]
+    public void Metadata_HasEveryCatalogJob_AsItsOwnFunction()
+    {
+        var routes = Metadata().EnumerateArray()
+            .SelectMany(f => f.GetProperty("bindings").EnumerateArray())
+            .Where(b => b.GetProperty("type").GetString() == "httpTrigger")
+            .Select(b => b.GetProperty("route").GetString())
+            .ToList();
+
+        Assert.Equal(routes.Count, routes.Distinct().Count());
+        Assert.All(JobCatalog.All, job => Assert.Contains(job.Route, routes));
+    }
+
+    private static JsonElement Metadata()
+    {
+        // bin/<Configuration>/net10.0 of the test project mirrors the app's output folder.
+        var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var configuration = testOutput.Parent!.Name;
+        var path = Path.Combine(AzuriteInstance.RepositoryRoot, "CronFunctions", "bin", configuration, testOutput.Name, "functions.metadata");
+        Assert.True(File.Exists(path), $"functions.metadata not found at {path}: build the app first.");
+        using var document = JsonDocument.Parse(File.ReadAllText(path));
+        return document.RootElement.Clone();
+    }
+}
