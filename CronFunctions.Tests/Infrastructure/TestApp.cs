@@ -33,6 +33,7 @@ internal sealed class TestApp : IAsyncDisposable
     public const string Token = "test-token-0123456789abcdef";
 
     private readonly ServiceProvider _services;
+    private readonly System.Collections.Concurrent.ConcurrentBag<int> _startedPids = [];
 
     public TestApp(string storageConnectionString, string backendDirectory, string lockContainer, IDictionary<string, string?>? settings = null, TimeProvider? timeProvider = null)
     {
@@ -104,7 +105,13 @@ internal sealed class TestApp : IAsyncDisposable
         await result.ExecuteResultAsync(new ActionContext(context, new RouteData(), new ActionDescriptor()));
 
         using var json = JsonDocument.Parse(body.ToArray());
-        return new EndpointResponse(context.Response.StatusCode, json.RootElement.Clone(), context.Response.Headers);
+        var response = new EndpointResponse(context.Response.StatusCode, json.RootElement.Clone(), context.Response.Headers);
+        if (response.Int("pid") is { } pid)
+        {
+            _startedPids.Add(pid);
+        }
+
+        return response;
     }
 
     /// <summary>Waits for the runs this instance started to end and release their locks.</summary>
@@ -114,8 +121,26 @@ internal sealed class TestApp : IAsyncDisposable
         await Task.WhenAll(runner.ActiveWatchers).WaitAsync(TimeSpan.FromSeconds(30));
     }
 
+    /// <summary>Ends the test: kills the runs this instance started that are still going, then lets their watchers finish.</summary>
     public async ValueTask DisposeAsync()
     {
+        foreach (var pid in _startedPids)
+        {
+            try
+            {
+                using var process = System.Diagnostics.Process.GetProcessById(pid);
+                process.Kill(entireProcessTree: true);
+            }
+            catch (ArgumentException)
+            {
+                // already gone
+            }
+            catch (InvalidOperationException)
+            {
+                // already gone
+            }
+        }
+
         await WaitForRunsAsync();
         await _services.DisposeAsync();
     }

@@ -1,0 +1,68 @@
+using System.Text.Json;
+using CronFunctions.Functions;
+using CronFunctions.Jobs;
+using CronFunctions.Runners.Local;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.Abstractions;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace CronFunctions.Bench;
+
+/// <summary>
+/// One app instance composed exactly as the Functions worker composes it (<c>AddCronFunctions</c>), driven through
+/// the real function methods. Configuration comes from environment variables, as in Azure.
+/// </summary>
+internal sealed class AppInstance : IAsyncDisposable
+{
+    private readonly ServiceProvider _services;
+
+    public AppInstance(IConfiguration configuration, Action<IServiceCollection>? configure = null)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton(configuration);
+        services.AddLogging(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
+        configure?.Invoke(services);
+        services.AddCronFunctions(configuration);
+        _services = services.BuildServiceProvider();
+    }
+
+    public IServiceProvider Services => _services;
+
+    public async Task<(int Status, string Body)> CallAsync(JobDefinition job, string method, string? query, string? authorization, CancellationToken cancellationToken = default)
+    {
+        var context = new DefaultHttpContext { RequestServices = _services };
+        context.Request.Method = method;
+        context.Request.Path = "/api/" + job.Route;
+        if (query is not null)
+        {
+            context.Request.QueryString = new QueryString(query);
+        }
+
+        if (authorization is not null)
+        {
+            context.Request.Headers.Authorization = authorization;
+        }
+
+        using var body = new MemoryStream();
+        context.Response.Body = body;
+        var endpoints = ActivatorUtilities.CreateInstance<CronEndpoints>(_services);
+        var function = typeof(CronEndpoints).GetMethod(job.FunctionName)!;
+        var result = await (Task<IActionResult>)function.Invoke(endpoints, [context.Request, cancellationToken])!;
+        await result.ExecuteResultAsync(new ActionContext(context, new RouteData(), new ActionDescriptor()));
+        return (context.Response.StatusCode, System.Text.Encoding.UTF8.GetString(body.ToArray()));
+    }
+
+    public Task WaitForRunsAsync() => Task.WhenAll(_services.GetRequiredService<LocalProcessRunner>().ActiveWatchers);
+
+    public async ValueTask DisposeAsync() => await _services.DisposeAsync();
+
+    public static string? StatusOf(string body)
+    {
+        using var json = JsonDocument.Parse(body);
+        return json.RootElement.TryGetProperty("status", out var s) ? s.GetString() : null;
+    }
+}
