@@ -482,12 +482,20 @@ internal sealed class ContainerAppsRunner(
         return true;
     }
 
-    /// <summary>Failures after which a request may or may not have been processed.</summary>
-    private static bool IsTransportFailure(Exception ex) =>
-        ex is RequestFailedException { Status: 0 } or IOException or HttpRequestException or TimeoutException or OperationCanceledException;
+    /// <summary>
+    /// Failures after which a request may or may not have been processed: no response, or a timeout. A read whose
+    /// retries all failed so arrives as an <see cref="AggregateException"/> of them.
+    /// </summary>
+    private static bool IsTransportFailure(Exception ex) => ex switch
+    {
+        AggregateException aggregate => aggregate.InnerExceptions.Count > 0 && aggregate.InnerExceptions.All(IsTransportFailure),
+        RequestFailedException { Status: 0 } or IOException or HttpRequestException or TimeoutException or OperationCanceledException => true,
+        _ => false,
+    };
 
     private static string Describe(Exception ex) => ex switch
     {
+        AggregateException aggregate when aggregate.InnerExceptions.Count > 0 => Describe(aggregate.InnerExceptions[^1]),
         OperationCanceledException or TimeoutException => "timed out",
         AuthenticationFailedException => "no token",
         _ => "connection failed",
