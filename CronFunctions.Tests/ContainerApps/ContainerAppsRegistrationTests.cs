@@ -95,6 +95,20 @@ public sealed class ContainerAppsRegistrationTests
     }
 
     [Theory]
+    [InlineData("", new string[0])]
+    [InlineData("/app/entrypoint.sh  python manage.py", new[] { "/app/entrypoint.sh", "python", "manage.py" })]
+    public void Options_CommandPrefix_IsSplitOnWhitespace_AndMayBeEmpty(string prefix, string[] expected)
+    {
+        using var provider = Build(new()
+        {
+            ["Cron:ContainerApps:SubscriptionId"] = FakeArm.SubscriptionId,
+            ["Cron:ContainerApps:CommandPrefix"] = prefix,
+        });
+
+        Assert.Equal(expected, provider.GetRequiredService<IOptions<ContainerAppsOptions>>().Value.CommandPrefixParts);
+    }
+
+    [Theory]
     [InlineData("ResourceManagerEndpoint", "http://management.azure.com", "https")]
     [InlineData("SubscriptionId", "not-a-guid", "SubscriptionId")]
     [InlineData("JobName", "job/../../other", "JobName")]

@@ -145,6 +145,39 @@ public sealed class ContainerAppsRunnerStartTests : IAsyncLifetime
         Assert.Equal("CRON_RUN_ID", adopted.GetStructuredStateValue("MatchedBy"));
     }
 
+    [Fact]
+    public async Task StartAsync_202_WhenTheOperationCannotBeRead_FindsTheExecutionByRunId()
+    {
+        // An identity scoped to the job may not read the subscription-level operation result.
+        var harness = new RunnerHarness(_arm);
+        var operationPath = $"/subscriptions/{FakeArm.SubscriptionId}/providers/Microsoft.App/locations/uksouth/containerappsjoboperationresults/op-2";
+        string? executionName = null;
+        _arm.Handler = async (context, request) =>
+        {
+            if (request is { Method: "POST" })
+            {
+                executionName = _arm.AddExecution(JsonNode.Parse(request.Body));
+                context.Response.Headers.Location = $"{_arm.Endpoint.GetLeftPart(UriPartial.Authority)}{operationPath}?api-version=2025-01-01";
+                await FakeArm.WriteJsonAsync(context, 202, null);
+                return true;
+            }
+
+            if (request.Path == operationPath)
+            {
+                await FakeArm.WriteJsonAsync(context, 403, FakeArm.Error("AuthorizationFailed", "not allowed"));
+                return true;
+            }
+
+            return false;
+        };
+
+        var handle = await harness.Runner.StartAsync(harness.Request(), CancellationToken.None);
+
+        Assert.Equal(executionName, handle.Execution);
+        Assert.Single(_arm.Posts);
+        Assert.Equal("CRON_RUN_ID", Assert.Single(harness.Records(3015)).GetStructuredStateValue("MatchedBy"));
+    }
+
     public static TheoryData<string, int, int, int> ArmErrors => new()
     {
         // phase, ARM status, runner status, log event
