@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using CronFunctions.Jobs;
 
 namespace CronFunctions.Runners.ContainerApps;
 
@@ -86,7 +87,7 @@ internal sealed class ContainerAppsOptions
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(0.8);
 
     /// <summary>
-    /// Per-job overrides keyed by <see cref="Jobs.JobDefinition.FunctionName"/> (<c>MopRecent</c>), since app setting
+    /// Per-job overrides keyed by <see cref="JobDefinition.FunctionName"/> (<c>MopRecent</c>), since app setting
     /// names cannot hold the hyphen of <c>mop-recent</c>.
     /// </summary>
     public Dictionary<string, ContainerAppsJobOverride> Jobs { get; set; } = new(StringComparer.OrdinalIgnoreCase);
@@ -99,7 +100,7 @@ internal sealed class ContainerAppsOptions
     /// Where <paramref name="job"/> runs: the global settings with the job's overrides applied, or the names of the
     /// settings that are missing.
     /// </summary>
-    public ContainerAppsJobTarget? ResolveTarget(Jobs.JobDefinition job, out string? missing)
+    public ContainerAppsJobTarget? ResolveTarget(JobDefinition job, out string? missing)
     {
         Jobs.TryGetValue(job.FunctionName, out var jobOverride);
         var resourceGroup = FirstSet(jobOverride?.ResourceGroup, ResourceGroup);

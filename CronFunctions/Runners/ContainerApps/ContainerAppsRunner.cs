@@ -77,60 +77,6 @@ internal sealed class ContainerAppsRunner(
         }
     }
 
-    private async Task<RunHandle> StartOnceAsync(
-        RunRequest request, ContainerAppsJobTarget target, JsonObject body, ContainerAppsOptions settings, CancellationToken cancellationToken)
-    {
-        var attemptedAt = timeProvider.GetUtcNow();
-        ArmResponse response;
-        try
-        {
-            response = await arm.StartAsync(target, body, cancellationToken).ConfigureAwait(false);
-        }
-        catch (AuthenticationFailedException ex)
-        {
-            // The token comes before the request: nothing was sent.
-            throw CredentialFailure(ex);
-        }
-        catch (Exception ex) when (IsTransportFailure(ex))
-        {
-            logger.StartAmbiguous(target.JobName, request.Job.Name, request.RunId, Describe(ex), 0, null, null, ex);
-            return await AdoptOrFailAsync(request, target, attemptedAt, settings, failureStatus: 502, cancellationToken).ConfigureAwait(false);
-        }
-
-        switch (response.Status)
-        {
-            case 200 or 201:
-                if (ExecutionMatcher.ExecutionName(response.Body) is { } name)
-                {
-                    return Started(request, target, name, response);
-                }
-
-                logger.StartNotFollowed(target.JobName, request.RunId, "the response names no execution", response.Status, response.RequestId);
-                return await AdoptOrFailAsync(request, target, attemptedAt, settings, failureStatus: 502, cancellationToken).ConfigureAwait(false);
-
-            case 202:
-                var deadline = timeProvider.GetUtcNow() + settings.StartTimeout;
-                if (await FollowStartAsync(request, target, response, settings, deadline, cancellationToken).ConfigureAwait(false) is { } followed)
-                {
-                    return Started(request, target, followed, response);
-                }
-
-                return await AdoptOrFailAsync(request, target, attemptedAt, settings, failureStatus: 502, cancellationToken).ConfigureAwait(false);
-
-            case 408 or >= 500:
-                logger.StartAmbiguous(
-                    target.JobName, request.Job.Name, request.RunId, "ARM failed", response.Status, response.RequestId, response.CorrelationRequestId, null);
-                return await AdoptOrFailAsync(
-                    request, target, attemptedAt, settings, failureStatus: response.Status == 503 ? 503 : 502, cancellationToken).ConfigureAwait(false);
-
-            default:
-                logger.StartRefused(
-                    target.JobName, request.Job.Name, request.RunId, response.Status,
-                    response.ErrorCode, response.ErrorMessage, response.RequestId, response.CorrelationRequestId);
-                throw Refusal(response, target.JobName, starting: true);
-        }
-    }
-
     public async Task<RunStatus> GetStatusAsync(RunHandle handle, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(handle);
@@ -187,6 +133,60 @@ internal sealed class ContainerAppsRunner(
                 logger.StatusUnknown(
                     execution, job.JobName, response.Status, status, response.ErrorCode, response.RequestId, response.CorrelationRequestId);
                 return new RunStatus(RunLiveness.Unknown);
+        }
+    }
+
+    private async Task<RunHandle> StartOnceAsync(
+        RunRequest request, ContainerAppsJobTarget target, JsonObject body, ContainerAppsOptions settings, CancellationToken cancellationToken)
+    {
+        var attemptedAt = timeProvider.GetUtcNow();
+        ArmResponse response;
+        try
+        {
+            response = await arm.StartAsync(target, body, cancellationToken).ConfigureAwait(false);
+        }
+        catch (AuthenticationFailedException ex)
+        {
+            // The token comes before the request: nothing was sent.
+            throw CredentialFailure(ex);
+        }
+        catch (Exception ex) when (IsTransportFailure(ex))
+        {
+            logger.StartAmbiguous(target.JobName, request.Job.Name, request.RunId, Describe(ex), 0, null, null, ex);
+            return await AdoptOrFailAsync(request, target, attemptedAt, settings, failureStatus: 502, cancellationToken).ConfigureAwait(false);
+        }
+
+        switch (response.Status)
+        {
+            case 200 or 201:
+                if (ExecutionMatcher.ExecutionName(response.Body) is { } name)
+                {
+                    return Started(request, target, name, response);
+                }
+
+                logger.StartNotFollowed(target.JobName, request.RunId, "the response names no execution", response.Status, response.RequestId);
+                return await AdoptOrFailAsync(request, target, attemptedAt, settings, failureStatus: 502, cancellationToken).ConfigureAwait(false);
+
+            case 202:
+                var deadline = timeProvider.GetUtcNow() + settings.StartTimeout;
+                if (await FollowStartAsync(request, target, response, settings, deadline, cancellationToken).ConfigureAwait(false) is { } followed)
+                {
+                    return Started(request, target, followed, response);
+                }
+
+                return await AdoptOrFailAsync(request, target, attemptedAt, settings, failureStatus: 502, cancellationToken).ConfigureAwait(false);
+
+            case 408 or >= 500:
+                logger.StartAmbiguous(
+                    target.JobName, request.Job.Name, request.RunId, "ARM failed", response.Status, response.RequestId, response.CorrelationRequestId, null);
+                return await AdoptOrFailAsync(
+                    request, target, attemptedAt, settings, failureStatus: response.Status == 503 ? 503 : 502, cancellationToken).ConfigureAwait(false);
+
+            default:
+                logger.StartRefused(
+                    target.JobName, request.Job.Name, request.RunId, response.Status,
+                    response.ErrorCode, response.ErrorMessage, response.RequestId, response.CorrelationRequestId);
+                throw Refusal(response, target.JobName, starting: true);
         }
     }
 
