@@ -1,0 +1,509 @@
+using System.Text.Json.Nodes;
+using Azure;
+using Azure.Identity;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace CronFunctions.Runners.ContainerApps;
+
+/// <summary>
+/// Runs a job as an execution of an Azure Container Apps Job, started through Azure Resource Manager:
+/// read the job's template, override one container's command, start it once, and name the execution.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The start request is never repeated. When its outcome is unknown (timeout, dropped connection, 5xx) the runner
+/// looks for an execution carrying the run's <c>CRON_RUN_ID</c> and adopts it, or reports a failure.
+/// </para>
+/// <para>
+/// A container run cannot report its own end, so <see cref="StartAsync"/> never calls
+/// <see cref="RunRequest.OnEnded"/>; the lock asks <see cref="GetStatusAsync"/> instead.
+/// </para>
+/// </remarks>
+internal sealed class ContainerAppsRunner(
+    IOptions<ContainerAppsOptions> options,
+    IContainerAppsArmClient arm,
+    ILogger<ContainerAppsRunner> logger,
+    TimeProvider timeProvider) : IJobRunner
+{
+    public const string RunnerKind = "containerapp";
+
+    private const int MaxArgumentLength = 1024;
+    private const int AdoptionAttempts = 3;
+
+    public string Kind => RunnerKind;
+
+    public async Task<RunHandle> StartAsync(RunRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+
+        var settings = ReadSettings();
+        ValidateArguments(request);
+        var target = settings.ResolveTarget(request.Job, out var missing);
+        if (target is null)
+        {
+            logger.TargetIncomplete(request.Job.Name, missing!);
+            throw new RunnerException($"The Container Apps runner has no Container Apps Job for '{request.Job.Name}': set {missing}.");
+        }
+
+        using var scope = logger.BeginScope(new Dictionary<string, object?> { ["Job"] = request.Job.Name, ["RunId"] = request.RunId });
+        logger.Starting(target.JobName, target.ResourceGroup, request.Job.Name, request.RunId);
+
+        var template = await ReadTemplateAsync(request, target, cancellationToken).ConfigureAwait(false);
+        JsonObject body;
+        try
+        {
+            body = ExecutionTemplate.Build(template, target.ContainerName, settings.CommandPrefixParts, request.Arguments, request.RunId);
+        }
+        catch (ExecutionTemplateException ex)
+        {
+            logger.TemplateUnusable(request.Job.Name, target.JobName, ex.Message);
+            throw new RunnerException(ex.Message, 500, ex);
+        }
+
+        // From here on the caller's cancellation is not honoured: once the start may have reached Azure, walking
+        // away would leave an execution the lock does not know about. Our own timeouts bound the wait instead:
+        // the request's, then StartTimeout to follow it, then StartTimeout to look for the execution.
+        using var budget = new CancellationTokenSource(settings.NetworkTimeout + settings.StartTimeout * 2 + settings.PollInterval, timeProvider);
+        try
+        {
+            return await StartOnceAsync(request, target, body, settings, budget.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (budget.IsCancellationRequested)
+        {
+            logger.ExecutionNotFound(target.JobName, request.Job.Name, request.RunId);
+            throw new RunnerException(
+                $"Starting Container Apps Job '{target.JobName}' did not complete in time and no execution of this run was found.", 502, ex);
+        }
+    }
+
+    public async Task<RunStatus> GetStatusAsync(RunHandle handle, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        if (handle.Runner != Kind || !ArmNames.TryParseExecutionPath(handle.Id, out var job, out var execution))
+        {
+            logger.InvalidHandle(handle.Id, handle.Runner);
+            return new RunStatus(RunLiveness.Unknown);
+        }
+
+        ArmResponse response;
+        try
+        {
+            response = await arm.GetExecutionAsync(job, execution, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (OptionsValidationException ex)
+        {
+            logger.ConfigurationInvalid(ContainerAppsOptions.SectionName, string.Join(" ", ex.Failures));
+            return new RunStatus(RunLiveness.Unknown);
+        }
+        catch (AuthenticationFailedException ex)
+        {
+            logger.CredentialFailed(ex.GetType().Name);
+            return new RunStatus(RunLiveness.Unknown);
+        }
+        catch (Exception ex) when (IsTransportFailure(ex))
+        {
+            logger.StatusReadFailed(execution, job.JobName, ex);
+            return new RunStatus(RunLiveness.Unknown);
+        }
+
+        if (response.Status == 404)
+        {
+            logger.ExecutionGone(execution, job.JobName, response.RequestId);
+            return new RunStatus(RunLiveness.Ended, "NotFound");
+        }
+
+        var status = response.IsSuccess ? ExecutionMatcher.StatusOf(response.Body) : null;
+        switch (status?.ToUpperInvariant())
+        {
+            case "RUNNING" or "PROCESSING":
+                logger.ExecutionStatus(execution, job.JobName, status);
+                return new RunStatus(RunLiveness.Alive);
+
+            case "SUCCEEDED" or "FAILED" or "STOPPED" or "DEGRADED":
+                logger.ExecutionStatus(execution, job.JobName, status);
+                return new RunStatus(RunLiveness.Ended, Canonical(status));
+
+            default:
+                // "Unknown", an unexpected value, or an error: never claim an end we did not see.
+                logger.StatusUnknown(
+                    execution, job.JobName, response.Status, status, response.ErrorCode, response.RequestId, response.CorrelationRequestId);
+                return new RunStatus(RunLiveness.Unknown);
+        }
+    }
+
+    private async Task<RunHandle> StartOnceAsync(
+        RunRequest request, ContainerAppsJobTarget target, JsonObject body, ContainerAppsOptions settings, CancellationToken cancellationToken)
+    {
+        var attemptedAt = timeProvider.GetUtcNow();
+        ArmResponse response;
+        try
+        {
+            response = await arm.StartAsync(target, body, cancellationToken).ConfigureAwait(false);
+        }
+        catch (AuthenticationFailedException ex)
+        {
+            // The token comes before the request: nothing was sent.
+            throw CredentialFailure(ex);
+        }
+        catch (Exception ex) when (IsTransportFailure(ex))
+        {
+            logger.StartAmbiguous(target.JobName, request.Job.Name, request.RunId, Describe(ex), 0, null, null, ex);
+            return await AdoptOrFailAsync(request, target, attemptedAt, settings, failureStatus: 502, cancellationToken).ConfigureAwait(false);
+        }
+
+        switch (response.Status)
+        {
+            case 200 or 201:
+                if (ExecutionMatcher.ExecutionName(response.Body) is { } name)
+                {
+                    return Started(request, target, name, response);
+                }
+
+                logger.StartNotFollowed(target.JobName, request.RunId, "the response names no execution", response.Status, response.RequestId);
+                return await AdoptOrFailAsync(request, target, attemptedAt, settings, failureStatus: 502, cancellationToken).ConfigureAwait(false);
+
+            case 202:
+                var deadline = timeProvider.GetUtcNow() + settings.StartTimeout;
+                if (await FollowStartAsync(request, target, response, settings, deadline, cancellationToken).ConfigureAwait(false) is { } followed)
+                {
+                    return Started(request, target, followed, response);
+                }
+
+                return await AdoptOrFailAsync(request, target, attemptedAt, settings, failureStatus: 502, cancellationToken).ConfigureAwait(false);
+
+            case 408 or >= 500:
+                logger.StartAmbiguous(
+                    target.JobName, request.Job.Name, request.RunId, "ARM failed", response.Status, response.RequestId, response.CorrelationRequestId, null);
+                return await AdoptOrFailAsync(
+                    request, target, attemptedAt, settings, failureStatus: response.Status == 503 ? 503 : 502, cancellationToken).ConfigureAwait(false);
+
+            default:
+                logger.StartRefused(
+                    target.JobName, request.Job.Name, request.RunId, response.Status,
+                    response.ErrorCode, response.ErrorMessage, response.RequestId, response.CorrelationRequestId);
+                throw Refusal(response, target.JobName, starting: true);
+        }
+    }
+
+    private ContainerAppsOptions ReadSettings()
+    {
+        try
+        {
+            return options.Value;
+        }
+        catch (OptionsValidationException ex)
+        {
+            var failures = string.Join(" ", ex.Failures);
+            logger.ConfigurationInvalid(ContainerAppsOptions.SectionName, failures);
+            throw new RunnerException($"The Container Apps runner is not configured ({ContainerAppsOptions.SectionName}): {failures}", 500, ex);
+        }
+    }
+
+    /// <summary>
+    /// The arguments come from the job catalog and a validated number, and go into a JSON array that ARM hands to
+    /// the container as argv (no shell anywhere); this only makes sure nothing odd slipped through.
+    /// </summary>
+    private void ValidateArguments(RunRequest request)
+    {
+        if (!IsPlain(request.RunId, 128))
+        {
+            logger.InvalidArgument(request.Job.Name, "(invalid)", -1);
+            throw new RunnerException("The run id is not a plain string.");
+        }
+
+        for (var i = 0; i < request.Arguments.Count; i++)
+        {
+            if (!IsPlain(request.Arguments[i], MaxArgumentLength))
+            {
+                logger.InvalidArgument(request.Job.Name, request.RunId, i);
+                throw new RunnerException($"Argument {i} of job '{request.Job.Name}' is not a plain string.");
+            }
+        }
+
+        static bool IsPlain(string? value, int maxLength) =>
+            !string.IsNullOrEmpty(value) && value.Length <= maxLength && !value.Any(char.IsControl);
+    }
+
+    private async Task<JsonNode?> ReadTemplateAsync(RunRequest request, ContainerAppsJobTarget target, CancellationToken cancellationToken)
+    {
+        ArmResponse response;
+        try
+        {
+            response = await arm.GetJobAsync(target, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (AuthenticationFailedException ex)
+        {
+            throw CredentialFailure(ex);
+        }
+        catch (Exception ex) when (IsTransportFailure(ex))
+        {
+            logger.ArmUnreachable("read", target.JobName, request.Job.Name, ex);
+            throw new RunnerException("Azure Resource Manager could not be reached.", 502, ex);
+        }
+
+        if (!response.IsSuccess)
+        {
+            logger.ReadJobFailed(
+                target.JobName, request.Job.Name, response.Status, response.ErrorCode, response.ErrorMessage, response.RequestId, response.CorrelationRequestId);
+            throw Refusal(response, target.JobName, starting: false);
+        }
+
+        return response.Body?["properties"]?["template"];
+    }
+
+    /// <summary>
+    /// Follows an accepted (202) start to the execution it created: <c>Location</c> (whose final answer names the
+    /// execution) or else <c>Azure-AsyncOperation</c> (whose answer only says whether it worked). Polls only the
+    /// ARM endpoint itself, honours <c>Retry-After</c>, and gives up at <paramref name="deadline"/>.
+    /// </summary>
+    /// <returns>The execution name, or null when it could not be learnt this way.</returns>
+    private async Task<string?> FollowStartAsync(
+        RunRequest request,
+        ContainerAppsJobTarget target,
+        ArmResponse accepted,
+        ContainerAppsOptions settings,
+        DateTimeOffset deadline,
+        CancellationToken cancellationToken)
+    {
+        var isAsyncOperation = accepted.Location is null;
+        if (!TryOperationUrl(accepted.Location ?? accepted.AzureAsyncOperation, settings, out var url))
+        {
+            logger.StartNotFollowed(target.JobName, request.RunId, "no operation URL on the Resource Manager endpoint", accepted.Status, accepted.RequestId);
+            return null;
+        }
+
+        var retryAfter = accepted.RetryAfter;
+        while (true)
+        {
+            var wait = retryAfter ?? settings.PollInterval;
+            if (timeProvider.GetUtcNow() + wait > deadline)
+            {
+                logger.StartNotFollowed(target.JobName, request.RunId, "the start did not complete in time", accepted.Status, accepted.RequestId);
+                return null;
+            }
+
+            await Task.Delay(wait, timeProvider, cancellationToken).ConfigureAwait(false);
+
+            ArmResponse poll;
+            try
+            {
+                poll = await arm.GetUrlAsync(url, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (IsTransportFailure(ex) || ex is AuthenticationFailedException)
+            {
+                logger.StartNotFollowed(target.JobName, request.RunId, Describe(ex), 0, null, ex is AuthenticationFailedException ? null : ex);
+                return null;
+            }
+
+            if (poll.Status == 202 || (isAsyncOperation && poll.IsSuccess && !IsFinal(ReadString(poll.Body?["status"]))))
+            {
+                retryAfter = poll.RetryAfter;
+                if (!isAsyncOperation && TryOperationUrl(poll.Location, settings, out var next))
+                {
+                    url = next;
+                }
+
+                continue;
+            }
+
+            if (!poll.IsSuccess)
+            {
+                logger.StartNotFollowed(target.JobName, request.RunId, "the operation answered an error", poll.Status, poll.RequestId);
+                return null;
+            }
+
+            if (!isAsyncOperation)
+            {
+                var name = ExecutionMatcher.ExecutionName(poll.Body);
+                if (name is null)
+                {
+                    logger.StartNotFollowed(target.JobName, request.RunId, "the result names no execution", poll.Status, poll.RequestId);
+                }
+
+                return name;
+            }
+
+            // An async operation's own name is the operation's, not the execution's: find the execution by run id.
+            var operationStatus = ReadString(poll.Body?["status"])!;
+            if (!string.Equals(operationStatus, "Succeeded", StringComparison.OrdinalIgnoreCase))
+            {
+                var code = ReadString(poll.Body?["error"]?["code"]);
+                logger.StartOperationFailed(target.JobName, request.RunId, operationStatus, code, poll.RequestId);
+                throw new RunnerException($"Azure could not start Container Apps Job '{target.JobName}' ({SafeCode(code) ?? operationStatus}).", 502);
+            }
+
+            return null;
+        }
+
+        static bool IsFinal(string? status) =>
+            status is not null
+            && (status.Equals("Succeeded", StringComparison.OrdinalIgnoreCase)
+                || status.Equals("Failed", StringComparison.OrdinalIgnoreCase)
+                || status.Equals("Canceled", StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>
+    /// After a start whose outcome was not seen: list the job's executions (a few times, as a new execution may take
+    /// a moment to be listed) and adopt ours, or fail. Never starts again.
+    /// </summary>
+    private async Task<RunHandle> AdoptOrFailAsync(
+        RunRequest request,
+        ContainerAppsJobTarget target,
+        DateTimeOffset attemptedAt,
+        ContainerAppsOptions settings,
+        int failureStatus,
+        CancellationToken cancellationToken)
+    {
+        var deadline = timeProvider.GetUtcNow() + settings.StartTimeout;
+        for (var attempt = 0; attempt < AdoptionAttempts; attempt++)
+        {
+            if (attempt > 0)
+            {
+                if (timeProvider.GetUtcNow() + settings.PollInterval > deadline)
+                {
+                    break;
+                }
+
+                await Task.Delay(settings.PollInterval, timeProvider, cancellationToken).ConfigureAwait(false);
+            }
+
+            var executions = await ListExecutionsAsync(request, target, settings, cancellationToken).ConfigureAwait(false);
+            if (ExecutionMatcher.FindOwn(executions, request.RunId, attemptedAt) is { } own)
+            {
+                logger.ExecutionAdopted(request.Job.Name, request.RunId, own.Name, own.Status, target.JobName, own.MatchedBy);
+                return Handle(target, own.Name);
+            }
+        }
+
+        logger.ExecutionNotFound(target.JobName, request.Job.Name, request.RunId);
+        throw new RunnerException(
+            $"Starting Container Apps Job '{target.JobName}' did not complete and no execution of this run was found.", failureStatus);
+    }
+
+    /// <summary>The job's executions, a few pages at most; empty when they cannot be read.</summary>
+    private async Task<List<JsonObject>> ListExecutionsAsync(
+        RunRequest request, ContainerAppsJobTarget target, ContainerAppsOptions settings, CancellationToken cancellationToken)
+    {
+        const int MaxPages = 5;
+        List<JsonObject> executions = [];
+        Uri? next = null;
+        for (var page = 0; page < MaxPages; page++)
+        {
+            ArmResponse response;
+            try
+            {
+                response = next is null
+                    ? await arm.ListExecutionsAsync(target, cancellationToken).ConfigureAwait(false)
+                    : await arm.GetUrlAsync(next, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (IsTransportFailure(ex) || ex is AuthenticationFailedException)
+            {
+                logger.StartNotFollowed(target.JobName, request.RunId, "listing executions failed: " + Describe(ex), 0, null, null);
+                break;
+            }
+
+            if (!response.IsSuccess)
+            {
+                logger.StartNotFollowed(target.JobName, request.RunId, "listing executions failed", response.Status, response.RequestId);
+                break;
+            }
+
+            if (response.Body?["value"] is JsonArray value)
+            {
+                executions.AddRange(value.OfType<JsonObject>());
+            }
+
+            if (!TryOperationUrl(ReadString(response.Body?["nextLink"]), settings, out next))
+            {
+                break;
+            }
+        }
+
+        return executions;
+    }
+
+    private RunHandle Started(RunRequest request, ContainerAppsJobTarget target, string execution, ArmResponse response)
+    {
+        logger.Started(request.Job.Name, request.RunId, execution, target.JobName, response.Status, response.RequestId);
+        return Handle(target, execution);
+    }
+
+    private static RunHandle Handle(ContainerAppsJobTarget target, string execution) =>
+        new(Runner: RunnerKind, Id: ArmNames.ExecutionPath(target, execution), Execution: execution);
+
+    private RunnerException CredentialFailure(AuthenticationFailedException ex)
+    {
+        // The type only: the message can quote what the token endpoint answered.
+        logger.CredentialFailed(ex.GetType().Name);
+        return new RunnerException("The function app could not get a token for Azure Resource Manager.", 500);
+    }
+
+    /// <summary>The caller-safe failure for an ARM error answer (neither a timeout nor a 5xx after a start).</summary>
+    private static RunnerException Refusal(ArmResponse response, string jobName, bool starting)
+    {
+        var code = SafeCode(response.ErrorCode);
+        return response.Status switch
+        {
+            401 or 403 => new RunnerException(
+                $"The function app's identity is not allowed to {(starting ? "start" : "read")} the Container Apps Job '{jobName}'.", 500),
+            404 => new RunnerException($"Container Apps Job '{jobName}' not found.", 500),
+            400 => new RunnerException($"Azure rejected the start request for Container Apps Job '{jobName}' ({code ?? "BadRequest"}).", 500),
+            409 => new RunnerException($"Container Apps Job '{jobName}' cannot start now ({code ?? "Conflict"}).", 502),
+            429 => new RunnerException("Azure Resource Manager is throttling requests; try again later.", 503),
+            503 => new RunnerException("Azure Resource Manager is unavailable; try again later.", 503),
+            >= 500 => new RunnerException($"Azure Resource Manager failed (HTTP {response.Status}).", 502),
+            _ => new RunnerException($"Azure Resource Manager answered HTTP {response.Status} ({code ?? "no error code"}).", 502),
+        };
+    }
+
+    /// <summary>An ARM error code fit for a caller: a short identifier, or nothing.</summary>
+    private static string? SafeCode(string? code) =>
+        code is { Length: > 0 and <= 64 } && code.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_') ? code : null;
+
+    private static bool TryOperationUrl(string? value, ContainerAppsOptions settings, out Uri url)
+    {
+        url = null!;
+        if (!Uri.TryCreate(value, UriKind.Absolute, out var parsed)
+            || !ArmContainerAppsClient.IsResourceManagerUrl(parsed, settings.ResourceManagerEndpoint))
+        {
+            return false;
+        }
+
+        url = parsed;
+        return true;
+    }
+
+    /// <summary>
+    /// Failures after which a request may or may not have been processed: no response, or a timeout. A read whose
+    /// retries all failed so arrives as an <see cref="AggregateException"/> of them.
+    /// </summary>
+    private static bool IsTransportFailure(Exception ex) => ex switch
+    {
+        AggregateException aggregate => aggregate.InnerExceptions.Count > 0 && aggregate.InnerExceptions.All(IsTransportFailure),
+        RequestFailedException { Status: 0 } or IOException or HttpRequestException or TimeoutException or OperationCanceledException => true,
+        _ => false,
+    };
+
+    private static string Describe(Exception ex) => ex switch
+    {
+        AggregateException aggregate when aggregate.InnerExceptions.Count > 0 => Describe(aggregate.InnerExceptions[^1]),
+        OperationCanceledException or TimeoutException => "timed out",
+        AuthenticationFailedException => "no token",
+        _ => "connection failed",
+    };
+
+    private static string Canonical(string status) =>
+        char.ToUpperInvariant(status[0]) + status[1..].ToLowerInvariant();
+
+    private static string? ReadString(JsonNode? node) =>
+        node is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
+}
