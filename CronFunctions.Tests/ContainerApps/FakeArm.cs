@@ -56,6 +56,15 @@ internal sealed partial class FakeArm : IAsyncDisposable
         }
     }
 
+    /// <summary>Moves an execution to another status, as Azure does when it ends.</summary>
+    public void SetExecutionStatus(string name, string status)
+    {
+        lock (_sync)
+        {
+            _executions.Single(e => e["name"]!.GetValue<string>() == name)["properties"]!["status"] = status;
+        }
+    }
+
     public IReadOnlyList<RecordedRequest> Posts => Requests.Where(r => r.Method == "POST").ToList();
 
     public static async Task<FakeArm> StartAsync()

@@ -35,7 +35,7 @@ internal sealed class TestApp : IAsyncDisposable
     private readonly ServiceProvider _services;
     private readonly System.Collections.Concurrent.ConcurrentBag<int> _startedPids = [];
 
-    public TestApp(string storageConnectionString, string backendDirectory, string lockContainer, IDictionary<string, string?>? settings = null, TimeProvider? timeProvider = null)
+    public TestApp(string storageConnectionString, string backendDirectory, string lockContainer, IDictionary<string, string?>? settings = null, TimeProvider? timeProvider = null, Action<IServiceCollection>? services = null)
     {
         var values = new Dictionary<string, string?>
         {
@@ -51,17 +51,18 @@ internal sealed class TestApp : IAsyncDisposable
         }
 
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
-        var services = new ServiceCollection();
-        services.AddSingleton<IConfiguration>(configuration);
-        services.AddLogging(b => b.SetMinimumLevel(LogLevel.Trace));
-        services.AddFakeLogging(o => o.CollectRecordsForDisabledLogLevels = false);
+        var collection = new ServiceCollection();
+        collection.AddSingleton<IConfiguration>(configuration);
+        collection.AddLogging(b => b.SetMinimumLevel(LogLevel.Trace));
+        collection.AddFakeLogging(o => o.CollectRecordsForDisabledLogLevels = false);
         if (timeProvider is not null)
         {
-            services.AddSingleton(timeProvider);
+            collection.AddSingleton(timeProvider);
         }
 
-        services.AddCronFunctions(configuration);
-        _services = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+        services?.Invoke(collection);
+        collection.AddCronFunctions(configuration);
+        _services = collection.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }
 
     public IServiceProvider Services => _services;

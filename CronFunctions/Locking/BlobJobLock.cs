@@ -30,6 +30,7 @@ internal sealed class BlobJobLock(
     ILogger<BlobJobLock> logger)
 {
     private readonly Dictionary<string, IJobRunner> _runners = runners.ToDictionary(r => r.Kind, StringComparer.Ordinal);
+    private const string NotFoundOutcome = "NotFound";
     private volatile bool _containerReady;
 
     public string ContainerName => container.Name;
@@ -126,9 +127,18 @@ internal sealed class BlobJobLock(
         try
         {
             var status = await runner.GetStatusAsync(record.Handle, cancellationToken).ConfigureAwait(false);
-            return status.Liveness == RunLiveness.Ended
-                ? new HolderVerdict($"its run ended: {status.Outcome ?? "unknown outcome"}")
-                : null;
+            if (status.Liveness != RunLiveness.Ended)
+            {
+                return null;
+            }
+
+            // A remote API may not list a run it accepted a moment ago: "not found" only counts once the run is old.
+            if (status.Outcome == NotFoundOutcome && now - record.Started < options.Value.NotFoundGrace)
+            {
+                return null;
+            }
+
+            return new HolderVerdict($"its run ended: {status.Outcome ?? "unknown outcome"}");
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -19,6 +19,13 @@ internal sealed class LockOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan RecordGrace { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// How long after a run started its runner's "not found" is not yet believed (a remote API may take a moment to
+    /// list an execution it accepted); until then the run counts as alive.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan NotFoundGrace { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>How many read-decide-act rounds one call tries under contention before answering busy.</summary>
     [Range(2, 20)]
     public int MaxAttempts { get; set; } = 6;
