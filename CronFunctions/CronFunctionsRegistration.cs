@@ -1,18 +1,22 @@
 using Azure.Core;
 using Azure.Core.Pipeline;
 using Azure.Storage.Blobs;
+using CronFunctions.Health;
 using CronFunctions.Http;
 using CronFunctions.Jobs;
 using CronFunctions.Locking;
 using CronFunctions.Runners;
 using CronFunctions.Runners.ContainerApps;
 using CronFunctions.Runners.Local;
+using CronFunctions.Runs;
 using CronFunctions.Security;
 using CronFunctions.Storage;
+using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace CronFunctions;
@@ -27,6 +31,20 @@ public static class CronFunctionsRegistration
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddCronFunctions(builder.Configuration);
+
+        // Application Insights as the Functions worker documents it: sends nothing without a connection string
+        // (APPLICATIONINSIGHTS_CONNECTION_STRING), so it is a no-op locally.
+        builder.Services.AddApplicationInsightsTelemetryWorkerService().ConfigureFunctionsApplicationInsights();
+        builder.Logging.Services.Configure<LoggerFilterOptions>(options =>
+        {
+            // The Application Insights SDK adds a rule that keeps only Warning and above; our decisions are Information.
+            var defaultRule = options.Rules.FirstOrDefault(rule =>
+                rule.ProviderName == "Microsoft.Extensions.Logging.ApplicationInsights.ApplicationInsightsLoggerProvider");
+            if (defaultRule is not null)
+            {
+                options.Rules.Remove(defaultRule);
+            }
+        });
         return builder;
     }
 
@@ -55,15 +73,17 @@ public static class CronFunctionsRegistration
                 // Fail fast so an unreachable store is a prompt 503, not a request stuck in retries.
                 Retry = { MaxRetries = 2, Delay = TimeSpan.FromMilliseconds(200), Mode = RetryMode.Exponential, NetworkTimeout = TimeSpan.FromSeconds(10) },
             };
+
             // Extra per-call policies (the bench counts storage requests with one).
             foreach (var policy in sp.GetKeyedServices<HttpPipelinePolicy>(StoragePolicyKey))
             {
                 blobOptions.AddPolicy(policy, HttpPipelinePosition.PerCall);
             }
 
-            var service = BlobServiceClientFactory.Create(configuration, blobOptions);
-            return service.GetBlobContainerClient(sp.GetRequiredService<IOptions<LockOptions>>().Value.ContainerName);
+            return BlobServiceClientFactory.Create(configuration, blobOptions);
         });
+        services.AddSingleton(sp => sp.GetRequiredService<BlobServiceClient>()
+            .GetBlobContainerClient(sp.GetRequiredService<IOptions<LockOptions>>().Value.ContainerName));
         services.AddSingleton<BlobJobLock>();
 
         services.AddOptions<LocalRunnerOptions>().BindConfiguration(LocalRunnerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -71,6 +91,18 @@ public static class CronFunctionsRegistration
         services.AddSingleton<IJobRunner>(sp => sp.GetRequiredService<LocalProcessRunner>());
         services.AddContainerAppsRunner();
         services.AddSingleton<RunnerRegistry>();
+
+        services.AddOptions<RunHistoryOptions>().BindConfiguration(RunHistoryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<RunHistory>();
+        services.AddHostedService(sp => sp.GetRequiredService<RunHistory>());
+
+        services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<ClientRateLimiter>();
+        services.AddSingleton<RequestGate>();
+
+        services.AddHealthChecks()
+            .AddCheck<StorageHealthCheck>("storage")
+            .AddCheck<TokenHealthCheck>("token");
 
         services.AddSingleton<CronPipeline>();
         return services;

@@ -2,80 +2,96 @@ using CronFunctions.Diagnostics;
 using CronFunctions.Jobs;
 using CronFunctions.Locking;
 using CronFunctions.Runners;
-using CronFunctions.Security;
+using CronFunctions.Runs;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Logging;
-using Microsoft.Net.Http.Headers;
 
 namespace CronFunctions.Http;
 
 /// <summary>
 /// The one request pipeline every cron endpoint hands its job to:
-/// method → bearer token → parameters → lock (with the not-due guard) → runner → JSON answer.
+/// rate limit → method → bearer token → parameters → lock (with the not-due guard) → runner → JSON answer,
+/// with every decision logged and recorded in the run history.
 /// </summary>
 internal sealed class CronPipeline(
-    BearerTokenValidator tokens,
+    RequestGate gate,
     JobSettingsCatalog jobs,
     BlobJobLock jobLock,
     RunnerRegistry runners,
+    RunHistory history,
     TimeProvider timeProvider,
     ILogger<CronPipeline> logger)
 {
-    public const string CorrelationHeader = "X-Correlation-ID";
-
     public async Task<IActionResult> RunAsync(HttpRequest request, JobDefinition job, CancellationToken cancellationToken)
     {
+        var now = timeProvider.GetUtcNow();
+        var id = RunIds.New(now);
+        var (refusal, refused, caller) = gate.Admit(request, job.Name, HttpMethods.Post);
         using var scope = logger.BeginScope(new Dictionary<string, object?>
         {
             ["Job"] = job.Name,
-            ["CorrelationId"] = CorrelationId(request),
+            ["CallId"] = id,
+            ["CorrelationId"] = caller.CorrelationId,
+            ["Client"] = caller.Client,
         });
 
-        if (!HttpMethods.IsPost(request.Method))
+        if (refused is not null)
         {
-            Log.MethodNotAllowed(logger, job.Name, request.Method);
-            return new CronResult(StatusCodes.Status405MethodNotAllowed, CronResponse.ClientError("Method not allowed; use POST."), (HeaderNames.Allow, "POST"));
+            if (refusal == Refusal.Unauthorized)
+            {
+                history.Add(Record(id, job, RunRecord.Refused, now, caller, refused.StatusCode) with { Reason = "unauthorized" });
+            }
+
+            return refused;
         }
 
-        var token = tokens.Check(request);
-        if (token != TokenCheck.Accepted)
-        {
-            Log.Refused(logger, job.Name, token.ToString());
-            return new CronResult(StatusCodes.Status401Unauthorized, CronResponse.ClientError("Unauthorized"), (HeaderNames.WWWAuthenticate, "Bearer"));
-        }
-
+        caller = await caller.WithSourceAsync(request, cancellationToken).ConfigureAwait(false);
         var parameters = CronRequestParameters.Parse(request.Query, job, out var problem);
         if (problem is not null)
         {
             Log.BadParameter(logger, job.Name, problem);
+            history.Add(Record(id, job, RunRecord.Refused, now, caller, StatusCodes.Status400BadRequest) with { Reason = "bad_parameter", Error = problem });
             return new CronResult(StatusCodes.Status400BadRequest, CronResponse.ClientError(problem));
         }
 
         var settings = jobs[job];
         var runner = runners.Get(settings.Runner);
-        var runId = RunIds.New(timeProvider.GetUtcNow());
         LockAttempt attempt;
         try
         {
-            attempt = await jobLock.TryAcquireAsync(settings, runId, parameters.Force, cancellationToken).ConfigureAwait(false);
+            attempt = await jobLock.TryAcquireAsync(settings, id, parameters.Force, cancellationToken).ConfigureAwait(false);
         }
         catch (LockUnavailableException ex)
         {
             Log.LockStoreUnavailable(logger, ex, job.Name);
-            return new CronResult(StatusCodes.Status503ServiceUnavailable, CronResponse.ServerError(job.Name, "The lock store is unreachable; the job was not started."));
+            const string message = "The lock store is unreachable; the job was not started.";
+            history.Add(Record(id, job, RunRecord.Failed, now, caller, StatusCodes.Status503ServiceUnavailable) with { Reason = "lock_unavailable", Error = message });
+            return new CronResult(StatusCodes.Status503ServiceUnavailable, CronResponse.ServerError(job.Name, message));
         }
 
         switch (attempt)
         {
             case LockAttempt.NotDue notDue:
                 Log.SkippedNotDue(logger, job.Name, notDue.NextDue);
+                history.Add(Record(id, job, RunRecord.Skipped, now, caller, StatusCodes.Status200OK) with
+                {
+                    Reason = "not_due",
+                    NextDue = notDue.NextDue,
+                    RunId = notDue.LastRunId,
+                });
                 return new CronResult(StatusCodes.Status200OK, CronResponse.NotDue(job.Name, notDue.NextDue));
             case LockAttempt.Busy busy:
                 Log.SkippedAlreadyRunning(logger, job.Name, busy.RunningRunId);
+                history.Add(Record(id, job, RunRecord.Skipped, now, caller, StatusCodes.Status200OK) with
+                {
+                    Reason = "already_running",
+                    RunId = busy.RunningRunId,
+                    Force = parameters.Force,
+                });
                 return new CronResult(StatusCodes.Status200OK, CronResponse.AlreadyRunning(job.Name, busy.RunningRunId));
             case LockAttempt.Acquired acquired:
-                return await StartAsync(settings, runner, acquired.Lease, parameters).ConfigureAwait(false);
+                return await StartAsync(settings, runner, acquired.Lease, parameters, caller).ConfigureAwait(false);
             default:
                 throw new InvalidOperationException($"Unknown lock attempt {attempt}.");
         }
@@ -85,10 +101,17 @@ internal sealed class CronPipeline(
     /// Starts the run holding the lock. From here on the request's cancellation is ignored: a started run (or a lock to
     /// give back) must not be abandoned because the caller hung up.
     /// </summary>
-    private async Task<IActionResult> StartAsync(JobSettings settings, IJobRunner runner, JobLease lease, CronRequestParameters parameters)
+    private async Task<IActionResult> StartAsync(JobSettings settings, IJobRunner runner, JobLease lease, CronRequestParameters parameters, Caller caller)
     {
         var job = settings.Job;
         var started = timeProvider.GetUtcNow();
+        var record = Record(lease.RunId, job, RunRecord.Started, started, caller, StatusCodes.Status200OK) with
+        {
+            RunId = lease.RunId,
+            Runner = runner.Kind,
+            Force = parameters.Force,
+            Arguments = parameters.Arguments,
+        };
         var request = new RunRequest(lease.RunId, job, parameters.Arguments, started, settings.MaxRuntime, outcome => OnRunEndedAsync(job, lease, outcome));
         RunHandle handle;
         try
@@ -101,6 +124,7 @@ internal sealed class CronPipeline(
                 ? (runnerException.StatusCode, runnerException.SafeMessage)
                 : (StatusCodes.Status500InternalServerError, "The job could not be started.");
             Log.RunnerFailed(logger, ex, job.Name, lease.RunId, runner.Kind, message);
+            history.Add(record with { Decision = RunRecord.Failed, Reason = "runner_failed", HttpStatus = status, Error = message });
             await ReleaseQuietlyAsync(lease, new RunOutcome("FailedToStart", null, TimeSpan.Zero, [message])).ConfigureAwait(false);
             return new CronResult(status, CronResponse.ServerError(job.Name, message));
         }
@@ -116,12 +140,27 @@ internal sealed class CronPipeline(
         }
 
         Log.RunStarted(logger, job.Name, lease.RunId, runner.Kind, handle.Id);
+        history.Add(record with { Handle = handle.Id, Pid = handle.Pid, Execution = handle.Execution });
         return new CronResult(StatusCodes.Status200OK, CronResponse.Started(job.Name, lease.RunId, handle.Pid, handle.Execution));
     }
 
     private async Task OnRunEndedAsync(JobDefinition job, JobLease lease, RunOutcome outcome)
     {
+        var now = timeProvider.GetUtcNow();
         Log.RunEnded(logger, job.Name, lease.RunId, outcome.Outcome, outcome.ExitCode, outcome.Duration.TotalSeconds);
+        history.Add(new RunRecord
+        {
+            Id = lease.RunId,
+            Job = job.Name,
+            Decision = RunRecord.Finished,
+            RunId = lease.RunId,
+            Time = now,
+            Ended = now,
+            Outcome = outcome.Outcome,
+            ExitCode = outcome.ExitCode,
+            DurationSeconds = Math.Round(outcome.Duration.TotalSeconds, 3),
+            LastLines = outcome.LastLines,
+        });
         await lease.ReleaseAsync(outcome, CancellationToken.None).ConfigureAwait(false);
     }
 
@@ -138,12 +177,16 @@ internal sealed class CronPipeline(
         }
     }
 
-    private static string? CorrelationId(HttpRequest request)
+    private static RunRecord Record(string id, JobDefinition job, string decision, DateTimeOffset time, Caller caller, int status) => new()
     {
-        var value = request.Headers[CorrelationHeader].ToString();
-        // Echoed into logs only: keep it short and printable so a caller cannot forge log lines.
-        return value.Length is > 0 and <= 128 && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':')
-            ? value
-            : null;
-    }
+        Id = id,
+        Job = job.Name,
+        Decision = decision,
+        Time = time,
+        HttpStatus = status,
+        Source = caller.Source,
+        CfWorker = caller.CfWorker,
+        CorrelationId = caller.CorrelationId,
+        Client = caller.Client,
+    };
 }

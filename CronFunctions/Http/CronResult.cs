@@ -1,20 +1,37 @@
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 
 namespace CronFunctions.Http;
 
-/// <summary>A status code, optional headers and a <see cref="CronResponse"/> body, written without MVC.</summary>
-internal sealed class CronResult(int statusCode, CronResponse body, params (string Name, string Value)[] headers) : IActionResult
+/// <summary>A status code, optional headers and a JSON body (source-generated serialization), written without MVC.</summary>
+internal sealed class CronResult : IActionResult
 {
-    public int StatusCode { get; } = statusCode;
+    private readonly Func<Stream, CancellationToken, Task> _writeBody;
 
-    public CronResponse Body { get; } = body;
+    public CronResult(int statusCode, CronResponse body, params (string Name, string Value)[] headers)
+        : this(statusCode, (stream, ct) => JsonSerializer.SerializeAsync(stream, body, CronJsonContext.Default.CronResponse, ct), headers)
+    {
+    }
 
-    public IReadOnlyList<(string Name, string Value)> Headers { get; } = headers;
+    private CronResult(int statusCode, Func<Stream, CancellationToken, Task> writeBody, (string Name, string Value)[] headers)
+    {
+        StatusCode = statusCode;
+        _writeBody = writeBody;
+        Headers = headers;
+    }
+
+    public int StatusCode { get; }
+
+    public IReadOnlyList<(string Name, string Value)> Headers { get; }
+
+    public static CronResult Json<T>(int statusCode, T body, JsonTypeInfo<T> typeInfo) =>
+        new(statusCode, (stream, ct) => JsonSerializer.SerializeAsync(stream, body, typeInfo, ct), []);
 
     public async Task ExecuteResultAsync(ActionContext context)
     {
+        ArgumentNullException.ThrowIfNull(context);
         var response = context.HttpContext.Response;
         response.StatusCode = StatusCode;
         foreach (var (name, value) in Headers)
@@ -24,7 +41,6 @@ internal sealed class CronResult(int statusCode, CronResponse body, params (stri
 
         response.Headers.CacheControl = "no-store";
         response.ContentType = "application/json; charset=utf-8";
-        await JsonSerializer.SerializeAsync(response.Body, Body, CronJsonContext.Default.CronResponse, context.HttpContext.RequestAborted)
-            .ConfigureAwait(false);
+        await _writeBody(response.Body, context.HttpContext.RequestAborted).ConfigureAwait(false);
     }
 }

@@ -5,6 +5,7 @@ using Azure.Storage.Blobs.Specialized;
 using CronFunctions.Diagnostics;
 using CronFunctions.Jobs;
 using CronFunctions.Runners;
+using CronFunctions.Runs;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -25,6 +26,7 @@ namespace CronFunctions.Locking;
 internal sealed class BlobJobLock(
     BlobContainerClient container,
     IEnumerable<IJobRunner> runners,
+    RunHistory history,
     TimeProvider timeProvider,
     IOptions<LockOptions> options,
     ILogger<BlobJobLock> logger)
@@ -74,6 +76,21 @@ internal sealed class BlobJobLock(
                     if (await TryBreakAsync(blob, properties.ETag, cancellationToken).ConfigureAwait(false))
                     {
                         Log.LockTakenOver(logger, job.Name, record?.RunId, verdict.Reason);
+                        if (record is { IsEnded: false })
+                        {
+                            // Nobody else will report this run's end: record what we learned of it.
+                            history.Add(new RunRecord
+                            {
+                                Id = record.RunId,
+                                Job = job.Name,
+                                Decision = RunRecord.Finished,
+                                RunId = record.RunId,
+                                Time = now,
+                                Ended = now,
+                                Outcome = verdict.Outcome,
+                                Error = "Lock taken over: " + verdict.Reason,
+                            });
+                        }
                     }
 
                     continue; // read again: free now, or someone else moved first
@@ -116,7 +133,7 @@ internal sealed class BlobJobLock(
 
         if (now >= record.Deadline)
         {
-            return new HolderVerdict($"past its deadline {record.Deadline:O}");
+            return new HolderVerdict($"past its deadline {record.Deadline:O}", "DeadlineExceeded");
         }
 
         if (record.Handle is null || !_runners.TryGetValue(record.Handle.Runner, out var runner))
@@ -138,7 +155,7 @@ internal sealed class BlobJobLock(
                 return null;
             }
 
-            return new HolderVerdict($"its run ended: {status.Outcome ?? "unknown outcome"}");
+            return new HolderVerdict($"its run ended: {status.Outcome ?? "unknown outcome"}", status.Outcome ?? "Ended");
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -229,8 +246,8 @@ internal sealed class BlobJobLock(
         ex is RequestFailedException or AggregateException or HttpRequestException or TimeoutException
         || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested);
 
-    private sealed record HolderVerdict(string Reason)
+    private sealed record HolderVerdict(string Reason, string Outcome)
     {
-        public static readonly HolderVerdict NoRecordYet = new("its holder wrote no run record in time");
+        public static readonly HolderVerdict NoRecordYet = new("its holder wrote no run record in time", "Abandoned");
     }
 }

@@ -1,0 +1,60 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+
+namespace CronFunctions.Http;
+
+/// <summary>
+/// Who called, for logs and run records: client address, correlation id (<c>X-Correlation-ID</c>), the Cloudflare
+/// zone (<c>CF-Worker</c>) and the body's <c>source</c>. Every value is bounded and printable so a caller cannot
+/// forge log lines; none of them is trusted for anything.
+/// </summary>
+internal sealed record Caller(string Client, string? CorrelationId, string? CfWorker, string? Source = null)
+{
+    public const string CorrelationHeader = "X-Correlation-ID";
+    public const string CfWorkerHeader = "CF-Worker";
+    private const int MaxBody = 4096;
+
+    public static Caller From(HttpRequest request) => new(
+        ClientRateLimiter.ClientOf(request),
+        Printable(request.Headers[CorrelationHeader].ToString(), 128),
+        Printable(request.Headers[CfWorkerHeader].ToString(), 128));
+
+    /// <summary>Reads <c>{"source": "..."}</c> from a small JSON body; anything else is ignored (the body is optional).</summary>
+    public async Task<Caller> WithSourceAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        var declared = request.ContentLength;
+        if (declared is 0 or > MaxBody || (declared is null && request.Headers.TransferEncoding.Count == 0))
+        {
+            return this;
+        }
+
+        var buffer = new byte[MaxBody];
+        var length = 0;
+        int read;
+        while (length < buffer.Length && (read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            length += read;
+        }
+
+        try
+        {
+            var reader = new Utf8JsonReader(buffer.AsSpan(0, length));
+            using var document = JsonDocument.ParseValue(ref reader);
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("source", out var source)
+                && source.ValueKind == JsonValueKind.String
+                    ? this with { Source = Printable(source.GetString(), 64) }
+                    : this;
+        }
+        catch (JsonException)
+        {
+            return this;
+        }
+    }
+
+    private static string? Printable(string? value, int maxLength) =>
+        !string.IsNullOrEmpty(value) && value.Length <= maxLength
+            && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':' or '/' or '@' or ' ')
+            ? value
+            : null;
+}
