@@ -74,13 +74,26 @@ internal sealed class TestApp : IAsyncDisposable
     public Task<EndpointResponse> PostAsync(JobDefinition job, string? query = null, string? authorization = "Bearer " + Token) =>
         CallAsync(job, "POST", query, authorization);
 
-    public async Task<EndpointResponse> CallAsync(JobDefinition job, string method, string? query = null, string? authorization = "Bearer " + Token, IDictionary<string, string>? headers = null)
+    public Task<EndpointResponse> CallAsync(JobDefinition job, string method, string? query = null, string? authorization = "Bearer " + Token, IDictionary<string, string>? headers = null, string? body = null) =>
+        InvokeAsync<CronEndpoints>(job.FunctionName, method, query, authorization, headers, body);
+
+    public Task<EndpointResponse> GetRunsAsync(string? query = null, string? authorization = "Bearer " + Token) =>
+        InvokeAsync<RunsEndpoints>(nameof(RunsEndpoints.Runs), "GET", query, authorization);
+
+    public Task<EndpointResponse> GetRunAsync(string runId, string? authorization = "Bearer " + Token) =>
+        InvokeAsync<RunsEndpoints>(nameof(RunsEndpoints.RunById), "GET", null, authorization, extraArgument: runId);
+
+    public Task<EndpointResponse> HealthAsync(IDictionary<string, string>? headers = null) =>
+        InvokeAsync<HealthEndpoint>(nameof(HealthEndpoint.Health), "GET", null, null, headers);
+
+    /// <summary>Calls a function method as the worker would: a request in, its <see cref="IActionResult"/> executed to bytes.</summary>
+    public async Task<EndpointResponse> InvokeAsync<TFunctions>(string function, string method, string? query, string? authorization, IDictionary<string, string>? headers = null, string? body = null, string? extraArgument = null)
+        where TFunctions : class
     {
         var context = new DefaultHttpContext { RequestServices = _services };
         context.Request.Method = method;
         context.Request.Scheme = "http";
         context.Request.Host = new HostString("localhost");
-        context.Request.Path = "/api/" + job.Route;
         if (query is not null)
         {
             context.Request.QueryString = new QueryString(query);
@@ -96,16 +109,27 @@ internal sealed class TestApp : IAsyncDisposable
             context.Request.Headers[name] = value;
         }
 
-        var body = new MemoryStream();
-        context.Response.Body = body;
+        if (body is not null)
+        {
+            var bytes = System.Text.Encoding.UTF8.GetBytes(body);
+            context.Request.Body = new MemoryStream(bytes);
+            context.Request.ContentLength = bytes.Length;
+            context.Request.ContentType = "application/json";
+        }
 
-        var endpoints = ActivatorUtilities.CreateInstance<CronEndpoints>(_services);
-        var method_ = typeof(CronEndpoints).GetMethod(job.FunctionName)
-            ?? throw new InvalidOperationException($"No function method {job.FunctionName}.");
-        var result = await (Task<IActionResult>)method_.Invoke(endpoints, [context.Request, CancellationToken.None])!;
+        var responseBody = new MemoryStream();
+        context.Response.Body = responseBody;
+
+        var instance = ActivatorUtilities.CreateInstance<TFunctions>(_services);
+        var functionMethod = typeof(TFunctions).GetMethod(function)
+            ?? throw new InvalidOperationException($"No function method {function}.");
+        object?[] arguments = extraArgument is null
+            ? [context.Request, CancellationToken.None]
+            : [context.Request, extraArgument, CancellationToken.None];
+        var result = await (Task<IActionResult>)functionMethod.Invoke(instance, arguments)!;
         await result.ExecuteResultAsync(new ActionContext(context, new RouteData(), new ActionDescriptor()));
 
-        using var json = JsonDocument.Parse(body.ToArray());
+        using var json = JsonDocument.Parse(responseBody.ToArray());
         var response = new EndpointResponse(context.Response.StatusCode, json.RootElement.Clone(), context.Response.Headers);
         if (response.Int("pid") is { } pid)
         {

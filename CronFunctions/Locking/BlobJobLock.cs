@@ -65,8 +65,9 @@ internal sealed class BlobJobLock(
 
                     if (verdict == HolderVerdict.NoRecordYet && waitedForRecord < lockOptions.RecordGrace)
                     {
-                        // A caller that just took the lease writes its record next: give it a moment.
-                        await Task.Delay(delay, timeProvider, cancellationToken).ConfigureAwait(false);
+                        // A caller that just took the lease writes its record next: give it a moment. This waits on
+                        // another process's storage request, so it is real time, not the schedule's (injected) time.
+                        await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
                         waitedForRecord += delay;
                         delay *= 2;
                         attempt--; // waiting for a record is not a contention round
