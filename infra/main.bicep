@@ -74,7 +74,7 @@ param jobMemory string = '1Gi'
   'custom'
   'builtin'
 ])
-@description('Role the function app gets on the job. custom (default): a role with exactly jobs/read, jobs/start/action and jobs/executions/read, which needs Owner or User Access Administrator to deploy. builtin: Container Apps Jobs Operator, which also grants stop, listSecrets, exec and log stream.')
+@description('Role the function app gets on the job. custom (default): a role with exactly jobs/read, jobs/start/action, jobs/executions/read and jobs/execution/read, which needs Owner or User Access Administrator to deploy. builtin: Container Apps Jobs Operator, which also grants stop, listSecrets, exec and log stream.')
 param jobRole string = 'custom'
 
 @minValue(1)

@@ -223,7 +223,7 @@ public sealed partial class MainTemplateTests(CompiledMainTemplate compiled) : I
     }
 
     [Fact]
-    public void JobRole_ByDefaultIsACustomRoleWithExactlyReadStartAndReadExecutions()
+    public void JobRole_ByDefaultIsACustomRoleWithExactlyTheFourActionsTheRunnerUses()
     {
         Assert.Equal("custom", Main.Parameter("jobRole").GetProperty("defaultValue").GetString());
 
@@ -231,7 +231,8 @@ public sealed partial class MainTemplateTests(CompiledMainTemplate compiled) : I
         Assert.Equal("[equals(parameters('jobRole'), 'custom')]", definition.GetProperty("condition").GetString());
         var permissions = Assert.Single(definition.GetProperty("properties").GetProperty("permissions").EnumerateArray());
         Assert.Equal(
-            ["Microsoft.App/jobs/executions/read", "Microsoft.App/jobs/read", "Microsoft.App/jobs/start/action"],
+            // Read the template, start, list executions (find ours after an ambiguous start), read one (liveness).
+            ["Microsoft.App/jobs/execution/read", "Microsoft.App/jobs/executions/read", "Microsoft.App/jobs/read", "Microsoft.App/jobs/start/action"],
             permissions.GetProperty("actions").EnumerateArray().Select(action => action.GetString()).Order(StringComparer.Ordinal));
         Assert.Empty(permissions.GetProperty("notActions").EnumerateArray());
         Assert.Empty(permissions.GetProperty("dataActions").EnumerateArray());

@@ -30,7 +30,7 @@ param jobName string
   'custom'
   'builtin'
 ])
-@description('Role on the job: "custom" defines a role with exactly read job, start job, read executions; "builtin" uses Container Apps Jobs Operator, which also allows stop, listSecrets, exec and log stream.')
+@description('Role on the job: "custom" defines a role with exactly read job, start job, list and read executions; "builtin" uses Container Apps Jobs Operator, which also allows stop, listSecrets, exec and log stream.')
 param jobRole string
 
 @description('Display name of the custom job role; unique in the tenant.')
@@ -134,16 +134,19 @@ resource secondaryTokenSecretUser 'Microsoft.Authorization/roleAssignments@2022-
 }
 
 // The Container Apps Job runner reads the job (its template, to override only the command), starts an
-// execution and reads executions (the lock's liveness check). The built-in Container Apps Jobs Operator
-// has these through wildcards (jobs/*/read, jobs/*/action) but also stop, listSecrets (the job's secrets)
-// and the exec/logstream data actions, so by default we define a role with exactly the three actions.
+// execution, lists executions (to find its own after an ambiguous start) and reads one execution (the
+// lock's liveness check: GET jobs/{job}/executions/{name} is the separate action jobs/execution/read;
+// without it a finished run would hold its lock until the deadline). The built-in Container Apps Jobs
+// Operator has these through wildcards (jobs/*/read, jobs/*/action) but also stop, listSecrets (the job's
+// secrets in clear text) and the exec/logstream data actions, so by default we define a role with exactly
+// the four actions.
 // Defining it needs Microsoft.Authorization/roleDefinitions/write (Owner or User Access Administrator);
 // jobRole 'builtin' avoids that at the price of the wider role.
 resource customJobRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (jobRole == 'custom') {
   name: customJobRoleGuid
   properties: {
     roleName: customJobRoleName
-    description: 'Read a Container Apps Job, start an execution of it and read its executions. Nothing else.'
+    description: 'Read a Container Apps Job, start an execution of it, list its executions and read one. Nothing else.'
     type: 'CustomRole'
     permissions: [
       {
@@ -151,6 +154,7 @@ resource customJobRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if
           'Microsoft.App/jobs/read'
           'Microsoft.App/jobs/start/action'
           'Microsoft.App/jobs/executions/read'
+          'Microsoft.App/jobs/execution/read'
         ]
         notActions: []
         dataActions: []
