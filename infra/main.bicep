@@ -42,8 +42,8 @@ param backendContainerName string = 'backend'
 
 @minValue(60)
 @maxValue(86400)
-@description('Replica timeout of the Container Apps Job in seconds: the longest a single run may take before Container Apps stops it.')
-param jobReplicaTimeoutSeconds int = 14400
+@description('Replica timeout of the Container Apps Job in seconds: the longest a single run may take before Container Apps stops it. The app\'s Cron__DefaultMaxRuntime (lock deadline) is set to this plus 10 minutes.')
+param jobReplicaTimeoutSeconds int = 7200
 
 @minValue(0)
 @maxValue(10)
@@ -116,6 +116,18 @@ var names = {
   secondaryTokenSecret: 'erify-cron-token-secondary'
 }
 var hasSecondaryToken = !empty(erifyCronTokenSecondary)
+
+// The lock gives a run until its deadline (start + Cron:DefaultMaxRuntime), then lets the next call take it
+// over whether the run is alive or not. So Container Apps must have stopped the execution by then: the
+// deadline is the replica timeout plus a margin for scheduling and image pull (TimeSpan d.hh:mm:ss).
+var maxRuntimeSeconds = jobReplicaTimeoutSeconds + 600
+var defaultMaxRuntime = format(
+  '{0}.{1:00}:{2:00}:{3:00}',
+  maxRuntimeSeconds / 86400,
+  (maxRuntimeSeconds % 86400) / 3600,
+  (maxRuntimeSeconds % 3600) / 60,
+  maxRuntimeSeconds % 60
+)
 
 resource rg 'Microsoft.Resources/resourceGroups@2025-04-01' = {
   name: !empty(resourceGroupName) ? resourceGroupName : '${abbrs.resourcesResourceGroups}${environmentName}'
@@ -239,6 +251,7 @@ module api 'app/api.bicep' = {
     hasSecondaryToken: hasSecondaryToken
     jobName: names.job
     jobContainerName: backendContainerName
+    defaultMaxRuntime: defaultMaxRuntime
     maximumInstanceCount: functionMaximumInstanceCount
     instanceMemoryMB: functionInstanceMemoryMB
   }

@@ -108,6 +108,7 @@ public sealed partial class MainTemplateTests(CompiledMainTemplate compiled) : I
     [InlineData("ERIFY_CRON_TOKEN")]
     [InlineData("ERIFY_CRON_TOKEN_SECONDARY")]
     [InlineData("Cron__DefaultRunner")]
+    [InlineData("Cron__DefaultMaxRuntime")]
     [InlineData("Cron__Lock__ContainerName")]
     [InlineData("Cron__ContainerApps__SubscriptionId")]
     [InlineData("Cron__ContainerApps__ResourceGroup")]
@@ -258,6 +259,17 @@ public sealed partial class MainTemplateTests(CompiledMainTemplate compiled) : I
         Assert.Equal("[parameters('jobReplicaRetryLimit')]", Main.ModuleParameters("containerapps-job").GetProperty("replicaRetryLimit").GetProperty("value").GetString());
         Assert.Equal(0, Main.Parameter("jobReplicaRetryLimit").GetProperty("defaultValue").GetInt32());
         Assert.Equal("[parameters('replicaTimeoutSeconds')]", configuration.GetProperty("replicaTimeout").GetString());
+    }
+
+    [Fact]
+    public void LockDeadline_FollowsTheReplicaTimeoutWithAMargin()
+    {
+        // A lock past its deadline is taken over even if its run is alive, so Container Apps must have stopped the
+        // execution before Cron__DefaultMaxRuntime ends: the app's value is derived from the replica timeout.
+        Assert.Equal("[add(parameters('jobReplicaTimeoutSeconds'), 600)]", Main.Variable("maxRuntimeSeconds"));
+        Assert.StartsWith("[format('{0}.{1:00}:{2:00}:{3:00}', div(variables('maxRuntimeSeconds'), 86400)", Main.Variable("defaultMaxRuntime"), StringComparison.Ordinal);
+        Assert.Equal("[variables('defaultMaxRuntime')]", Main.ModuleParameters("api").GetProperty("defaultMaxRuntime").GetProperty("value").GetString());
+        Assert.Contains("'Cron__DefaultMaxRuntime', parameters('defaultMaxRuntime')", AppSettingsExpression(), StringComparison.Ordinal);
     }
 
     [Fact]

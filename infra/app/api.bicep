@@ -50,6 +50,9 @@ param jobName string
 @description('Name of the container in the job template whose command the app overrides.')
 param jobContainerName string
 
+@description('Cron__DefaultMaxRuntime (TimeSpan): a run\'s lock deadline; not shorter than the job\'s replica timeout.')
+param defaultMaxRuntime string
+
 @minValue(1)
 @maxValue(1000)
 @description('Flex Consumption: most instances the app scales out to.')
@@ -112,6 +115,7 @@ var appSettings = union(
 
     // CronFunctions options (configuration uses __ as the section separator).
     Cron__DefaultRunner: 'ContainerApp'
+    Cron__DefaultMaxRuntime: defaultMaxRuntime
     Cron__Lock__ContainerName: lockContainerName
     Cron__ContainerApps__SubscriptionId: subscription().subscriptionId
     Cron__ContainerApps__ResourceGroup: resourceGroup().name
