@@ -104,6 +104,7 @@ internal sealed class CronPipeline(
     private async Task<IActionResult> StartAsync(JobSettings settings, IJobRunner runner, JobLease lease, CronRequestParameters parameters, Caller caller)
     {
         var job = settings.Job;
+        using var scope = logger.BeginScope(new Dictionary<string, object?> { ["RunId"] = lease.RunId });
         var started = timeProvider.GetUtcNow();
         var record = Record(lease.RunId, job, RunRecord.Started, started, caller, StatusCodes.Status200OK) with
         {

@@ -1,0 +1,160 @@
+using System.Text.Json;
+using CronFunctions.Jobs;
+using CronFunctions.Runs;
+using CronFunctions.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CronFunctions.Tests.Operations;
+
+/// <summary>Every decision lands in the run history with its caller, and the runs API shows it; no token anywhere.</summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class RunsApiTests(AzuriteFixture azurite) : IAsyncLifetime
+{
+    private const string SecondaryToken = "secondary-token-abcdef123456";
+    private readonly FakeBackend _backend = new();
+    private TestApp _app = null!;
+
+    public Task InitializeAsync()
+    {
+        _app = new TestApp(azurite.ConnectionString, _backend.Directory, TestApp.NewContainerName(), new Dictionary<string, string?>
+        {
+            ["Cron:Runs:ContainerName"] = TestApp.NewContainerName(),
+            ["ERIFY_CRON_TOKEN_SECONDARY"] = SecondaryToken,
+        });
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _app.DisposeAsync();
+        _backend.Dispose();
+    }
+
+    private static readonly Dictionary<string, string> WorkerHeaders = new()
+    {
+        ["CF-Worker"] = "example.org",
+        ["X-Correlation-ID"] = "corr-123e4567",
+        ["X-Forwarded-For"] = "203.0.113.7:50312",
+    };
+
+    [Fact]
+    public async Task StartedSkippedAndRefusedCalls_AreRecordedWithTheirFields()
+    {
+        _backend.Mode = "sleep 2";
+        var started = await _app.CallAsync(JobCatalog.SopnParse, "POST", headers: WorkerHeaders, body: """{"source":"cf-worker"}""");
+        var skipped = await _app.CallAsync(JobCatalog.SopnParse, "POST", "?force=true", headers: WorkerHeaders, body: """{"source":"cf-worker"}""");
+        var refused = await _app.CallAsync(JobCatalog.SopnParse, "POST", authorization: "Bearer forged-token-xyz", headers: WorkerHeaders);
+        var bad = await _app.CallAsync(JobCatalog.MopRecent, "POST", "?delta=-1");
+        Assert.Equal(401, refused.Status);
+        Assert.Equal(400, bad.Status);
+        await _app.WaitForRunsAsync();
+
+        var list = await _app.GetRunsAsync("?job=sopn-parse");
+        Assert.Equal(200, list.Status);
+        var runs = list.Body.GetProperty("runs").EnumerateArray().ToList();
+        Assert.Equal(3, runs.Count);
+        Assert.True(runs.Select(r => r.GetProperty("time").GetDateTimeOffset()).SequenceEqual(runs.Select(r => r.GetProperty("time").GetDateTimeOffset()).OrderDescending()));
+
+        var startedRecord = runs.Single(r => r.GetProperty("decision").GetString() == "started");
+        Assert.Equal(started.Str("runId"), startedRecord.GetProperty("runId").GetString());
+        Assert.Equal(started.Int("pid"), startedRecord.GetProperty("pid").GetInt32());
+        Assert.Equal("local", startedRecord.GetProperty("runner").GetString());
+        Assert.Equal("cf-worker", startedRecord.GetProperty("source").GetString());
+        Assert.Equal("example.org", startedRecord.GetProperty("cfWorker").GetString());
+        Assert.Equal("corr-123e4567", startedRecord.GetProperty("correlationId").GetString());
+        Assert.Equal("203.0.113.7", startedRecord.GetProperty("client").GetString());
+        Assert.Equal("Succeeded", startedRecord.GetProperty("outcome").GetString());
+        Assert.Equal(0, startedRecord.GetProperty("exitCode").GetInt32());
+        Assert.True(startedRecord.GetProperty("durationSeconds").GetDouble() >= 1.5);
+        Assert.Contains("woke", startedRecord.GetProperty("lastLines").EnumerateArray().Select(l => l.GetString()));
+
+        var skippedRecord = runs.Single(r => r.GetProperty("decision").GetString() == "skipped");
+        Assert.Equal("already_running", skippedRecord.GetProperty("reason").GetString());
+        Assert.Equal(started.Str("runId"), skippedRecord.GetProperty("runId").GetString());
+
+        var refusedRecord = runs.Single(r => r.GetProperty("decision").GetString() == "refused");
+        Assert.Equal("unauthorized", refusedRecord.GetProperty("reason").GetString());
+        Assert.Equal(401, refusedRecord.GetProperty("httpStatus").GetInt32());
+
+        var all = await _app.GetRunsAsync();
+        Assert.Contains(all.Body.GetProperty("runs").EnumerateArray(), r => r.GetProperty("reason").ToString() == "bad_parameter");
+    }
+
+    [Fact]
+    public async Task RunById_ShowsTheRunWithItsOutcome_And404ForAnUnknownOne()
+    {
+        _backend.Mode = "fail";
+        var started = await _app.PostAsync(JobCatalog.EeRecent);
+        await _app.WaitForRunsAsync();
+
+        var run = await _app.GetRunAsync(started.Str("runId")!);
+
+        Assert.Equal(200, run.Status);
+        Assert.Equal("ee-recent", run.Str("job"));
+        Assert.Equal("Failed", run.Str("outcome"));
+        Assert.Equal(3, run.Int("exitCode"));
+        Assert.Equal(["uk_create_elections_from_every_election", "--recently-updated"], run.Body.GetProperty("arguments").EnumerateArray().Select(a => a.GetString()));
+        Assert.Equal(404, (await _app.GetRunAsync("20200101T000000Z-00000000")).Status);
+        Assert.Equal(400, (await _app.GetRunAsync("..%2F..%2Fetc")).Status);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("Bearer wrong")]
+    [InlineData("Basic abc")]
+    public async Task RunsApi_WithoutAValidToken_Is401(string? authorization)
+    {
+        await _app.PostAsync(JobCatalog.EeRecent);
+
+        Assert.Equal(401, (await _app.GetRunsAsync(authorization: authorization)).Status);
+        Assert.Equal(401, (await _app.GetRunAsync("20200101T000000Z-00000000", authorization)).Status);
+    }
+
+    [Theory]
+    [InlineData("?job=nope")]
+    [InlineData("?limit=0")]
+    [InlineData("?limit=501")]
+    [InlineData("?limit=ten")]
+    [InlineData("?job=ee-recent&job=sopn-parse")]
+    public async Task RunsApi_BadFilters_Are400(string query) =>
+        Assert.Equal(400, (await _app.GetRunsAsync(query)).Status);
+
+    [Fact]
+    public async Task Limit_ReturnsTheNewestRecords()
+    {
+        for (var i = 0; i < 5; i++)
+        {
+            await _app.PostAsync(JobCatalog.EeRecent, authorization: "Bearer nope");
+        }
+
+        var list = await _app.GetRunsAsync("?limit=2");
+
+        Assert.Equal(2, list.Body.GetProperty("runs").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task TheTokens_NeverAppearInAnyRecordOrLogLine()
+    {
+        _backend.Mode = "exit";
+        await _app.PostAsync(JobCatalog.EeRecent);
+        await _app.PostAsync(JobCatalog.EeRecent, authorization: "Bearer " + SecondaryToken);
+        await _app.PostAsync(JobCatalog.EeRecent, authorization: "Bearer " + TestApp.Token + "-almost");
+        await _app.PostAsync(JobCatalog.MopRecent, "?delta=" + TestApp.Token, authorization: "Bearer " + TestApp.Token);
+        await _app.WaitForRunsAsync();
+        await _app.Services.GetRequiredService<RunHistory>().FlushAsync(CancellationToken.None);
+
+        var history = _app.Services.GetRequiredService<RunHistory>();
+        var stored = JsonSerializer.Serialize(await history.ListAsync(null, 500, CancellationToken.None), RunJsonContext.Default.IReadOnlyListRunRecord);
+        var api = (await _app.GetRunsAsync("?limit=500")).Body.ToString();
+        var logs = string.Join("\n", _app.Logs.GetSnapshot().Select(r =>
+            r.Message + " " + string.Join(" ", r.StructuredState?.Select(kv => kv.Value) ?? []) + " " + r.Exception));
+
+        foreach (var text in new[] { stored, api, logs })
+        {
+            Assert.DoesNotContain(TestApp.Token, text, StringComparison.Ordinal);
+            Assert.DoesNotContain(SecondaryToken, text, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("unauthorized", stored, StringComparison.Ordinal);
+    }
+}
