@@ -10,21 +10,28 @@ internal sealed class SeparateApp : IAsyncDisposable
 {
     private readonly Process _process;
 
-    private SeparateApp(Process process, string firstLine)
+    private SeparateApp(Process process, IReadOnlyList<string> lines)
     {
         _process = process;
-        var space = firstLine.IndexOf(' ', StringComparison.Ordinal);
-        Status = int.Parse(firstLine[..space], System.Globalization.CultureInfo.InvariantCulture);
-        Body = System.Text.Json.JsonDocument.Parse(firstLine[(space + 1)..]).RootElement.Clone();
+        Answers = lines.Select(line =>
+        {
+            var space = line.IndexOf(' ', StringComparison.Ordinal);
+            return (int.Parse(line[..space], System.Globalization.CultureInfo.InvariantCulture),
+                System.Text.Json.JsonDocument.Parse(line[(space + 1)..]).RootElement.Clone());
+        }).ToList();
     }
 
-    public int Status { get; }
+    /// <summary>Every call's answer: HTTP status and JSON body.</summary>
+    public IReadOnlyList<(int Status, System.Text.Json.JsonElement Body)> Answers { get; }
 
-    public System.Text.Json.JsonElement Body { get; }
+    public int Status => Answers[0].Status;
+
+    public System.Text.Json.JsonElement Body => Answers[0].Body;
 
     public string? Str(string name) => Body.TryGetProperty(name, out var v) ? v.ToString() : null;
 
-    public static async Task<SeparateApp> CallAsync(string connectionString, string backendDirectory, string container, string job, string? query = null)
+    /// <summary>Starts an app instance process that makes <paramref name="count"/> concurrent calls at once.</summary>
+    public static async Task<SeparateApp> CallAsync(string connectionString, string backendDirectory, string container, string job, string? query = null, int count = 1)
     {
         var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
         var dll = Path.Combine(AzuriteInstance.RepositoryRoot, "bench", "CronFunctions.Bench", "bin", testOutput.Parent!.Name, testOutput.Name, "CronFunctions.Bench.dll");
@@ -34,7 +41,7 @@ internal sealed class SeparateApp : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { dll, "hold", job, query ?? string.Empty })
+        foreach (var arg in new[] { dll, "hold", job, query ?? string.Empty, count.ToString(System.Globalization.CultureInfo.InvariantCulture) })
         {
             startInfo.ArgumentList.Add(arg);
         }
@@ -45,12 +52,19 @@ internal sealed class SeparateApp : IAsyncDisposable
         startInfo.Environment["Cron__Local__BackendDirectory"] = backendDirectory;
         startInfo.Environment["Cron__Lock__ContainerName"] = container;
 
+        startInfo.Environment["Cron__RateLimit__PermitsPerMinute"] = "100000";
+
         var process = Process.Start(startInfo)!;
         process.ErrorDataReceived += (_, _) => { };
         process.BeginErrorReadLine();
-        var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60))
-            ?? throw new InvalidOperationException("The separate app instance printed nothing.");
-        return new SeparateApp(process, line);
+        var lines = new List<string>();
+        while (lines.Count < count)
+        {
+            lines.Add(await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60))
+                ?? throw new InvalidOperationException($"The separate app instance printed {lines.Count} of {count} answers."));
+        }
+
+        return new SeparateApp(process, lines);
     }
 
     /// <summary>Kills the app instance outright (SIGKILL), leaving its run's process and its lock behind.</summary>

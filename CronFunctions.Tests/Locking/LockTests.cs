@@ -64,6 +64,31 @@ public sealed class LockTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
+    public async Task TwoAppProcesses_25CallsEachAtOnce_StartExactlyOneRun()
+    {
+        var processes = await Task.WhenAll(Enumerable.Range(0, 2)
+            .Select(_ => SeparateApp.CallAsync(azurite.ConnectionString, _backend.Directory, _container, "sopn-parse", "?force=true", count: 25)));
+        try
+        {
+            var answers = processes.SelectMany(p => p.Answers).ToList();
+            Assert.Equal(50, answers.Count);
+            var started = Assert.Single(answers, a => a.Body.GetProperty("status").GetString() == "started");
+            var skipped = answers.Where(a => a.Body.GetProperty("status").GetString() == "skipped").ToList();
+            Assert.Equal(49, skipped.Count);
+            Assert.All(skipped, a => Assert.Equal(started.Body.GetProperty("runId").GetString(), a.Body.GetProperty("runId").GetString()));
+            await Task.Delay(500);
+            Assert.Single(_backend.Calls());
+        }
+        finally
+        {
+            foreach (var process in processes)
+            {
+                await process.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
     public async Task TwoAppProcesses_AndAThirdInstance_RacingStartExactlyOneRun()
     {
         await using var app = NewApp();
