@@ -162,6 +162,13 @@ public sealed class LockTests(AzuriteFixture azurite) : IDisposable
         Assert.Equal(2, (await _backend.WaitForCallsAsync(2)).Count);
         Assert.Contains(survivor.Logs.GetSnapshot().Concat(other.Logs.GetSnapshot()), r => r.Id.Id == 2000);
         Assert.NotEqual(dying.Str("runId"), takeover.Str("runId"));
+
+        // The instance that took over records the orphaned run's end, which nobody else could.
+        await other.GetRunsAsync(); // flushes its pending records
+        var orphan = await survivor.GetRunAsync(dying.Str("runId")!);
+        Assert.Equal(200, orphan.Status);
+        Assert.Equal("ended", orphan.Str("decision"));
+        Assert.Equal("ProcessGone", orphan.Str("outcome"));
     }
 
     [Fact]
@@ -236,8 +243,16 @@ public sealed class LockTests(AzuriteFixture azurite) : IDisposable
         Assert.Equal(2, (await _backend.WaitForCallsAsync(2)).Count);
     }
 
-    private TestApp NewApp(IDictionary<string, string?>? settings = null, TimeProvider? time = null) =>
-        new(azurite.ConnectionString, _backend.Directory, _container, settings, time);
+    private TestApp NewApp(IDictionary<string, string?>? settings = null, TimeProvider? time = null)
+    {
+        var all = new Dictionary<string, string?> { ["Cron:Runs:ContainerName"] = _container + "-runs" };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            all[key] = value;
+        }
+
+        return new(azurite.ConnectionString, _backend.Directory, _container, all, time);
+    }
 
     private BlobClient LockBlob() => new BlobContainerClient(azurite.ConnectionString, _container).GetBlobClient("sopn-parse");
 

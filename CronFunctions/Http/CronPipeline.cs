@@ -149,15 +149,8 @@ internal sealed class CronPipeline(
     {
         var now = timeProvider.GetUtcNow();
         Log.RunEnded(logger, job.Name, lease.RunId, outcome.Outcome, outcome.ExitCode, outcome.Duration.TotalSeconds);
-        history.Add(new RunRecord
+        history.Add(RunRecord.EndOf(lease.RunId, job.Name, now, outcome.Outcome) with
         {
-            Id = lease.RunId,
-            Job = job.Name,
-            Decision = RunRecord.Finished,
-            RunId = lease.RunId,
-            Time = now,
-            Ended = now,
-            Outcome = outcome.Outcome,
             ExitCode = outcome.ExitCode,
             DurationSeconds = Math.Round(outcome.Duration.TotalSeconds, 3),
             LastLines = outcome.LastLines,

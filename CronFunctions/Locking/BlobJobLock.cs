@@ -80,15 +80,8 @@ internal sealed class BlobJobLock(
                         if (record is { IsEnded: false })
                         {
                             // Nobody else will report this run's end: record what we learned of it.
-                            history.Add(new RunRecord
+                            history.Add(RunRecord.EndOf(record.RunId, job.Name, now, verdict.Outcome) with
                             {
-                                Id = record.RunId,
-                                Job = job.Name,
-                                Decision = RunRecord.Finished,
-                                RunId = record.RunId,
-                                Time = now,
-                                Ended = now,
-                                Outcome = verdict.Outcome,
                                 Error = "Lock taken over: " + verdict.Reason,
                             });
                         }

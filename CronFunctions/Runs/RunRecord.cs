@@ -58,6 +58,18 @@ internal sealed record RunRecord
 
     public string? Client { get; init; }
 
+    /// <summary>The end of run <paramref name="runId"/>, filed under the run's own id so it merges into its start.</summary>
+    public static RunRecord EndOf(string runId, string job, DateTimeOffset time, string outcome) => new()
+    {
+        Id = runId,
+        Job = job,
+        Decision = Finished,
+        RunId = runId,
+        Time = time,
+        Ended = time,
+        Outcome = outcome,
+    };
+
     public const string Started = "started";
     public const string Skipped = "skipped";
     public const string Refused = "refused";
