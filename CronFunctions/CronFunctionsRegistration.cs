@@ -61,8 +61,8 @@ public static class CronFunctionsRegistration
 
         services.AddOptions<CronOptions>().BindConfiguration(CronOptions.Section)
             .ValidateDataAnnotations()
-            .Validate(o => JobSettingsCatalog.Validate(o) is null, "Cron:Jobs is invalid (see the logged error).")
             .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<CronOptions>, CronOptionsValidator>();
         services.AddSingleton<JobSettingsCatalog>();
 
         services.AddOptions<LockOptions>().BindConfiguration(LockOptions.Section).ValidateDataAnnotations().ValidateOnStart();

@@ -82,3 +82,10 @@ internal sealed class JobSettingsCatalog
         return new JobSettings(job, runner, maxRuntime, schedule);
     }
 }
+
+/// <summary>Validates the <c>Cron</c> section at start-up, naming exactly what is wrong.</summary>
+internal sealed class CronOptionsValidator : IValidateOptions<CronOptions>
+{
+    public ValidateOptionsResult Validate(string? name, CronOptions options) =>
+        JobSettingsCatalog.Validate(options) is { } problem ? ValidateOptionsResult.Fail(problem) : ValidateOptionsResult.Success;
+}
