@@ -1,21 +1,39 @@
 using CronFunctions.Bench;
+using CronFunctions.Bench.Infrastructure;
 using CronFunctions.Jobs;
 using Microsoft.Extensions.Configuration;
 
 // CronFunctions.Bench: drives the real pipeline (function classes + Azurite) outside the Functions host.
+//   run [options]       the benchmark: latency/throughput per call type, storage requests per call, contention,
+//                       memory, start-up (tables on stdout; see docs/benchmarks.md). Starts its own Azurite.
 //   hold <job> [query]  one call as a separate app instance, print the JSON answer, then keep watching the run
 //                       until killed (the lock tests kill it to play an app instance dying mid-run).
-// Settings come from environment variables, exactly as the app reads them (AzureWebJobsStorage, ERIFY_CRON_TOKEN,
-// Cron__Local__PythonExecutable, Cron__Local__BackendDirectory, Cron__Lock__ContainerName, ...).
+// Settings for hold (and the hidden startup-probe) come from environment variables, exactly as the app reads them
+// (AzureWebJobsStorage, ERIFY_CRON_TOKEN, Cron__Local__PythonExecutable, Cron__Local__BackendDirectory,
+// Cron__Lock__ContainerName, ...); run configures its app instances in memory.
 var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
 var command = args.FirstOrDefault();
-switch (command)
+try
 {
-    case "hold" when args.Length >= 2:
-        return await Hold(configuration, args[1], args.ElementAtOrDefault(2));
-    default:
-        await Console.Error.WriteLineAsync("usage: CronFunctions.Bench hold <job> [query]");
-        return 2;
+    switch (command)
+    {
+        case "hold" when args.Length >= 2:
+            return await Hold(configuration, args[1], args.ElementAtOrDefault(2));
+        case "run":
+            return await RunCommand.RunAsync(RunOptions.Parse(args[1..]));
+        case StartupCommand.ProbeCommand:
+            return await StartupCommand.ProbeAsync(configuration);
+        default:
+            await Console.Error.WriteLineAsync(
+                "usage: CronFunctions.Bench run [--calls N] [--started-calls N] [--memory-calls N] [--contention-calls N] [--no-startup] [--no-r2r]\n" +
+                "       CronFunctions.Bench hold <job> [query]");
+            return 2;
+    }
+}
+catch (BenchSetupException ex)
+{
+    await Console.Error.WriteLineAsync("bench: " + ex.Message);
+    return 2;
 }
 
 static async Task<int> Hold(IConfiguration configuration, string jobName, string? query)
