@@ -195,7 +195,7 @@ internal static class DrillCommand
             "storage outage: no run started while no Azurite process existed",
             startedDead == 0,
             $"{startedDead} started answers both began and ended while Azurite was down; {startedLater.Count} that began while it was down answered only after it was started again " +
-            (startedLater.Count > 0 ? $"({Fmt.N(Latencies.ToMs(startedLater.Min(c => c.Ended) - restartBegan))}–{Fmt.N(Latencies.ToMs(startedLater.Max(c => c.Ended) - restartBegan))} ms after the restart began: their storage retries reached it)" : string.Empty)));
+            (startedLater.Count > 0 ? $"(at {string.Join(", ", startedLater.Select(c => Fmt.N(Latencies.ToMs(c.Ended - restartBegan))))} ms after the restart began: their storage retries reached it)" : string.Empty)));
 
         var after = all.Where(c => c.Began >= backAt).ToList();
         var jobsBack = jobs.Where(j => after.Any(c => c.Job == j.Name && c.Answer.Kind == "started")).Select(j => j.Name).ToHashSet(StringComparer.Ordinal);
