@@ -51,6 +51,8 @@ internal static class DrillCommand
 
         var failed = checks.Count(c => !c.Passed);
         output.Add(string.Empty);
+        output.Add($"Load average (1, 5, 15 min) at the end: {Machine.Load()}.");
+        output.Add(string.Empty);
         output.Add(failed == 0
             ? $"All {checks.Count} safety assertions passed. Total time {total.Elapsed.TotalSeconds:F0} s."
             : $"FAILED: {failed} of {checks.Count} safety assertions. Total time {total.Elapsed.TotalSeconds:F0} s.");

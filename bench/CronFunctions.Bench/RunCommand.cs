@@ -183,6 +183,8 @@ internal static class RunCommand
 
         output.Add($"Warnings and errors the app logged during the run: {logs.Describe()}.");
         output.Add(string.Empty);
+        output.Add($"Load average (1, 5, 15 min) at the end: {Machine.Load()}.");
+        output.Add(string.Empty);
         output.Add(failures.Count == 0
             ? $"All checks passed. Total time {total.Elapsed.TotalSeconds:F0} s."
             : $"FAILED ({failures.Count}): {string.Join("; ", failures)}. Total time {total.Elapsed.TotalSeconds:F0} s.");

@@ -96,6 +96,20 @@ internal static class Machine
         yield return $"- OS: {System.Runtime.InteropServices.RuntimeInformation.OSDescription}";
         yield return $"- .NET: {System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription} ({System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier}), Server GC: {System.Runtime.GCSettings.IsServerGC}";
         yield return $"- Azurite: {AzuriteVersion()} (blob only, loopback, disk persistence)";
+        yield return $"- load average (1, 5, 15 min) at the start: {Load()} (anything else running on the machine shows here)";
+    }
+
+    /// <summary>The 1, 5 and 15 minute load averages: a busy machine skews every figure.</summary>
+    public static string Load()
+    {
+        try
+        {
+            return string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
     }
 
     private static string? ProcValue(string file, string key)
