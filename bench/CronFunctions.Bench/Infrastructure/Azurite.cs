@@ -33,8 +33,6 @@ internal sealed class AzuriteServer : IAsyncDisposable
     public string ConnectionString =>
         $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AccountKey};BlobEndpoint=http://127.0.0.1:{Port}/devstoreaccount1;";
 
-    public bool IsRunning => _process is { HasExited: false };
-
     /// <summary>The emulator's pid while it runs (node execs in place of the <c>azurite-blob</c> script).</summary>
     public int? Pid => _process is { HasExited: false } process ? process.Id : null;
 

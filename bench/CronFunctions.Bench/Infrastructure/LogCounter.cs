@@ -12,8 +12,6 @@ internal sealed class LogCounter : ILoggerProvider
     private readonly ConcurrentDictionary<string, long> _events = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Event, string RunId), byte> _runIds = new();
 
-    public IReadOnlyDictionary<string, long> Events => new Dictionary<string, long>(_events, StringComparer.Ordinal);
-
     public bool Saw(string eventName, string runId) => _runIds.ContainsKey((eventName, runId));
 
     public ILogger CreateLogger(string categoryName) => new Counter(this);

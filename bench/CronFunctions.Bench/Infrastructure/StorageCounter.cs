@@ -120,19 +120,4 @@ internal sealed record StorageSnapshot(long Operations, long Attempts, IReadOnly
             .ToDictionary(p => p.Key, p => p.Count, StringComparer.Ordinal));
 
     public static StorageSnapshot Subtract(StorageSnapshot after, StorageSnapshot before) => after - before;
-
-    /// <summary>"GetProperties 200, Lease.Acquire 201, SetMetadata 200 ×2", in the order the protocol makes them.</summary>
-    public string Describe()
-    {
-        if (ByOperation.Count == 0)
-        {
-            return "none";
-        }
-
-        string[] order = ["GetProperties", "PUTContainer", "Upload", "Lease.Break", "Lease.Acquire", "SetMetadata", "Lease.Release"];
-        return string.Join(", ", ByOperation
-            .OrderBy(p => Array.FindIndex(order, o => p.Key.StartsWith(o + " ", StringComparison.Ordinal)) is var i and >= 0 ? i : order.Length)
-            .ThenBy(p => p.Key, StringComparer.Ordinal)
-            .Select(p => p.Value == 1 ? p.Key : $"{p.Key} ×{p.Value}"));
-    }
 }
