@@ -5,7 +5,8 @@ namespace CronFunctions.Tests.Infrastructure;
 /// <summary>
 /// A backend directory with a real <c>manage.py</c> — a POSIX shell script run as <c>/bin/sh manage.py ...</c>
 /// (the runner's "python executable" is a setting) — that records its argv and pid, then behaves as its
-/// <c>mode</c> file says: <c>exit</c>, <c>sleep N</c>, <c>flood</c> (1 MiB to stdout and to stderr), <c>fail</c>.
+/// <c>mode</c> file says: <c>exit</c>, <c>sleep N</c>, <c>flood</c> (1 MiB to stdout and to stderr), <c>fail</c>,
+/// <c>orphan N</c> (start a 30 s child holding stdout, exit after N s).
 /// </summary>
 public sealed class FakeBackend : IDisposable
 {
@@ -19,6 +20,13 @@ public sealed class FakeBackend : IDisposable
         case "$mode" in
           exit) echo "done $1" ;;
           fail) echo "something broke" >&2; exit 3 ;;
+          orphan*)
+            # Leave a child behind that holds our stdout, then exit (after N seconds).
+            sleep 30 &
+            echo $! > "$dir/child.pid"
+            echo "left a child"
+            sleep "${mode#orphan }"
+            exit 0 ;;
           sleep*) echo "sleeping"; sleep "${mode#sleep }"; echo "woke" ;;
           flood)
             i=0
@@ -80,6 +88,10 @@ public sealed class FakeBackend : IDisposable
             await Task.Delay(25);
         }
     }
+
+    /// <summary>The pid of the child an <c>orphan</c> job left behind.</summary>
+    public int OrphanChildPid() =>
+        int.Parse(File.ReadAllText(Path.Combine(Directory, "child.pid")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
 
     public void Dispose()
     {

@@ -172,6 +172,28 @@ public sealed class LockTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
+    public async Task AppDiesMidRun_AChildTheJobLeftBehind_StillHoldsTheLock()
+    {
+        _backend.Mode = "orphan 1";
+        await using var dying = await SeparateApp.CallAsync(azurite.ConnectionString, _backend.Directory, _container, "sopn-parse");
+        var jobPid = int.Parse(dying.Str("pid")!, System.Globalization.CultureInfo.InvariantCulture);
+        await _backend.WaitForCallsAsync(1);
+        await dying.CrashAsync();
+        await WaitUntilGoneAsync(jobPid); // the job's own process exits after 1 s; its child lives on in its group
+        await using var survivor = NewApp();
+
+        var whileChildLives = await survivor.PostAsync(JobCatalog.SopnParse, "?force=true");
+        Assert.Equal("already_running", whileChildLives.Str("reason"));
+
+        var child = _backend.OrphanChildPid();
+        KillQuietly(child);
+        await WaitUntilGoneAsync(child);
+        var afterwards = await survivor.PostAsync(JobCatalog.SopnParse, "?force=true");
+
+        Assert.Equal("started", afterwards.Str("status"));
+    }
+
+    [Fact]
     public async Task RunPastItsDeadline_IsTakenOver_ExactlyOnce()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);

@@ -66,6 +66,37 @@ public sealed class LocalRunnerTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
+    public async Task JobThatLeavesAChildBehind_EndsWithIt_TheChildIsKilledAndTheLockReleased()
+    {
+        _backend.Mode = "orphan 0";
+        await using var app = new TestApp(azurite.ConnectionString, _backend.Directory, _container);
+
+        var response = await app.PostAsync(JobCatalog.SopnParse);
+        var pid = response.Int("pid")!.Value;
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        await app.WaitForRunsAsync();
+
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(15), $"the run lasted {started.Elapsed} (its child sleeps 30 s)");
+        Assert.False(IsAlive(_backend.OrphanChildPid()));
+        Assert.False(IsAlive(pid));
+        Assert.Equal(LeaseState.Available, (await LockProperties()).LeaseState);
+    }
+
+    [Fact]
+    public async Task TheJob_LeadsItsOwnProcessGroup()
+    {
+        _backend.Mode = "sleep 5";
+        await using var app = new TestApp(azurite.ConnectionString, _backend.Directory, _container);
+
+        var pid = (await app.PostAsync(JobCatalog.SopnParse)).Int("pid")!.Value;
+        await _backend.WaitForCallsAsync(1);
+
+        var stat = await File.ReadAllTextAsync($"/proc/{pid}/stat");
+        var pgrp = stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[2];
+        Assert.Equal(pid.ToString(System.Globalization.CultureInfo.InvariantCulture), pgrp);
+    }
+
+    [Fact]
     public async Task FailingProcess_RecordsItsExitCodeAndLastLines()
     {
         _backend.Mode = "fail";

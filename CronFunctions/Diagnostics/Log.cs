@@ -74,6 +74,9 @@ internal static partial class Log
     [LoggerMessage(2504, LogLevel.Error, "Run {RunId} of {Job}: process could not be started ({FileName} in {WorkingDirectory})")]
     public static partial void ProcessStartFailed(ILogger logger, Exception exception, string job, string runId, string fileName, string workingDirectory);
 
+    [LoggerMessage(2506, LogLevel.Warning, "Run {RunId} of {Job}: output of process {Pid} still open {DrainLimit} after it ended (a descendant left its process group); reporting the run ended")]
+    public static partial void OutputNotDrained(ILogger logger, string job, string runId, int pid, TimeSpan drainLimit);
+
     [LoggerMessage(2505, LogLevel.Error, "Run {RunId} of {Job}: watching process {Pid} failed")]
     public static partial void ProcessWatchFailed(ILogger logger, Exception exception, string job, string runId, int pid);
 

@@ -8,17 +8,20 @@ using Microsoft.AspNetCore.Mvc.Abstractions;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace CronFunctions.Bench;
 
 /// <summary>
 /// One app instance composed exactly as the Functions worker composes it (<c>AddCronFunctions</c>), driven through
-/// the real function methods. Configuration comes from environment variables, as in Azure.
+/// the real function methods. Configuration comes from environment variables, as in Azure. Its hosted services (the
+/// run history's background writer) run as they do under the worker's host.
 /// </summary>
 internal sealed class AppInstance : IAsyncDisposable
 {
     private readonly ServiceProvider _services;
+    private readonly IReadOnlyList<IHostedService> _hostedServices;
 
     public AppInstance(IConfiguration configuration, Action<IServiceCollection>? configure = null)
     {
@@ -28,6 +31,11 @@ internal sealed class AppInstance : IAsyncDisposable
         configure?.Invoke(services);
         services.AddCronFunctions(configuration);
         _services = services.BuildServiceProvider();
+        _hostedServices = [.. _services.GetServices<IHostedService>()];
+        foreach (var hosted in _hostedServices)
+        {
+            hosted.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
+        }
     }
 
     public IServiceProvider Services => _services;
@@ -58,7 +66,15 @@ internal sealed class AppInstance : IAsyncDisposable
 
     public Task WaitForRunsAsync() => Task.WhenAll(_services.GetRequiredService<LocalProcessRunner>().ActiveWatchers);
 
-    public async ValueTask DisposeAsync() => await _services.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var hosted in _hostedServices.Reverse())
+        {
+            await hosted.StopAsync(CancellationToken.None);
+        }
+
+        await _services.DisposeAsync();
+    }
 
     public static string? StatusOf(string body)
     {

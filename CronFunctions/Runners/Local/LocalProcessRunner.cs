@@ -20,8 +20,12 @@ internal sealed class LocalProcessRunner(
     TimeProvider timeProvider,
     ILogger<LocalProcessRunner> logger) : IJobRunner
 {
+    private static readonly string? SetSid = FindOnPath("setsid");
     private static readonly string? Nice = FindOnPath("nice");
     private static readonly string? IoNice = FindOnPath("ionice");
+
+    /// <summary>How long output may keep flowing after the job's group was killed before the run is reported ended.</summary>
+    private static readonly TimeSpan OutputDrainLimit = TimeSpan.FromSeconds(10);
 
     private readonly ConcurrentDictionary<string, Task> _watchers = new(StringComparer.Ordinal);
 
@@ -44,7 +48,16 @@ internal sealed class LocalProcessRunner(
             throw new RunnerException("The job could not be started: the backend directory does not exist.", 500, missing);
         }
 
-        var startInfo = BuildStartInfo(request, settings, directory);
+        // Resolve the interpreter now: under setsid/nice a missing one would only fail after the start, as a run.
+        var python = ResolveExecutable(settings.PythonExecutable, directory);
+        if (python is null)
+        {
+            var missing = new FileNotFoundException("Python executable not found.", settings.PythonExecutable);
+            Log.ProcessStartFailed(logger, missing, request.Job.Name, request.RunId, settings.PythonExecutable, directory);
+            throw new RunnerException("The job's process could not be started: the Python executable was not found.", 500, missing);
+        }
+
+        var startInfo = BuildStartInfo(request, settings, python, directory);
         var process = new Process { StartInfo = startInfo, EnableRaisingEvents = true };
         var tail = new OutputTail(settings.TailLines);
         process.OutputDataReceived += (_, e) => OnLine(request, tail, "stdout", e.Data);
@@ -98,27 +111,31 @@ internal sealed class LocalProcessRunner(
             using var process = Process.GetProcessById(pid);
             if (process.HasExited || IsZombie(pid))
             {
-                return new RunStatus(RunLiveness.Ended, "ProcessGone");
+                return GroupGone(pid);
             }
 
             // A pid is reused once its process is gone: the start time tells our process from a newcomer.
             if (expectedStartTicks is { } expected && TryGetStartTicks(process) is { } actual
                 && Math.Abs(actual - expected) > TimeSpan.TicksPerSecond)
             {
-                return new RunStatus(RunLiveness.Ended, "ProcessGone");
+                return GroupGone(pid);
             }
 
             return new RunStatus(RunLiveness.Alive);
         }
         catch (ArgumentException)
         {
-            return new RunStatus(RunLiveness.Ended, "ProcessGone");
+            return GroupGone(pid);
         }
         catch (InvalidOperationException)
         {
-            return new RunStatus(RunLiveness.Ended, "ProcessGone");
+            return GroupGone(pid);
         }
     }
+
+    /// <summary>The job's own process is gone: the run is over unless something it started still runs in its group.</summary>
+    private static RunStatus GroupGone(int pid) =>
+        GroupHasLiveMembers(pid) ? new RunStatus(RunLiveness.Alive) : new RunStatus(RunLiveness.Ended, "ProcessGone");
 
     private static bool IsZombie(int pid)
     {
@@ -151,9 +168,33 @@ internal sealed class LocalProcessRunner(
         }
     }
 
-    private static ProcessStartInfo BuildStartInfo(RunRequest request, LocalRunnerOptions settings, string directory)
+    /// <summary>
+    /// The executable's full path: a name is looked up on PATH, a relative path is taken from the backend directory
+    /// (e.g. <c>.venv/bin/python</c>). Null when there is no such file.
+    /// </summary>
+    private static string? ResolveExecutable(string executable, string backendDirectory)
+    {
+        if (executable.Contains(Path.DirectorySeparatorChar, StringComparison.Ordinal) || Path.IsPathRooted(executable))
+        {
+            var path = Path.GetFullPath(executable, backendDirectory);
+            return File.Exists(path) ? path : null;
+        }
+
+        return FindOnPath(executable) ?? (OperatingSystem.IsWindows() ? executable : null);
+    }
+
+    private static ProcessStartInfo BuildStartInfo(RunRequest request, LocalRunnerOptions settings, string python, string directory)
     {
         var argv = new List<string>();
+
+        // setsid makes the job lead its own process group (it execs, so the pid is still the job's): the group is
+        // killed at the maximum runtime and when the job exits, and stays "alive" while any member lives, so a
+        // child the job left behind can neither outlive its run unseen nor overlap the next one.
+        if (SetSid is not null)
+        {
+            argv.Add(SetSid);
+        }
+
         if (request.Job.LowPriority)
         {
             // nice and ionice exec the next program, so the pid we get is still the job's own.
@@ -168,7 +209,7 @@ internal sealed class LocalProcessRunner(
             }
         }
 
-        argv.Add(settings.PythonExecutable);
+        argv.Add(python);
         argv.Add(settings.ManageScript);
         argv.AddRange(request.Arguments);
 
@@ -213,21 +254,44 @@ internal sealed class LocalProcessRunner(
         int? exitCode = null;
         try
         {
+            var exited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            process.Exited += (_, _) => exited.TrySetResult();
+            if (process.HasExited)
+            {
+                exited.TrySetResult();
+            }
+
             using var timeout = new CancellationTokenSource(request.MaxRuntime, timeProvider);
             try
             {
-                // Also waits for stdout/stderr to reach EOF, so every line is logged before the run is reported ended.
-                await process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
-                exitCode = process.ExitCode;
-                outcome = exitCode == 0 ? "Succeeded" : "Failed";
+                await exited.Task.WaitAsync(timeout.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
                 Log.ProcessTimedOut(logger, request.Job.Name, request.RunId, pid, request.MaxRuntime);
-                process.Kill(entireProcessTree: true);
-                await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
-                exitCode = process.ExitCode;
+                KillTree(process, pid);
                 outcome = "TimedOut";
+            }
+
+            // The run ends with the job's own process: anything it left running in its group goes too.
+            KillGroup(pid);
+
+            // Drain what is left in the pipes, so every line is logged before the run is reported ended. Bounded:
+            // a descendant that escaped the group (setsid of its own) must not keep the run open forever.
+            using var drain = new CancellationTokenSource(OutputDrainLimit, timeProvider);
+            try
+            {
+                await process.WaitForExitAsync(drain.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                Log.OutputNotDrained(logger, request.Job.Name, request.RunId, pid, OutputDrainLimit);
+            }
+
+            exitCode = process.ExitCode;
+            if (outcome != "TimedOut")
+            {
+                outcome = exitCode == 0 ? "Succeeded" : "Failed";
             }
 
             var duration = timeProvider.GetElapsedTime(started);
@@ -244,6 +308,66 @@ internal sealed class LocalProcessRunner(
             process.Dispose();
             _watchers.TryRemove(request.RunId, out _);
         }
+    }
+
+    private static void KillTree(Process process, int pid)
+    {
+        KillGroup(pid);
+        try
+        {
+            process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // already exited
+        }
+    }
+
+    /// <summary>SIGKILL to the job's process group (it leads one when started under setsid).</summary>
+    private static void KillGroup(int pgid)
+    {
+        if (SetSid is not null && !OperatingSystem.IsWindows())
+        {
+            _ = NativeMethods.Kill(-pgid, NativeMethods.SigKill); // ESRCH (no such group) is fine: nothing left
+        }
+    }
+
+    /// <summary>Whether any process of group <paramref name="pgid"/> is still running (zombies excluded).</summary>
+    private static bool GroupHasLiveMembers(int pgid)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return false;
+        }
+
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            var name = Path.GetFileName(directory.AsSpan());
+            if (name.IsEmpty || !char.IsAsciiDigit(name[0]))
+            {
+                continue;
+            }
+
+            try
+            {
+                // /proc/<pid>/stat: "pid (comm) state ppid pgrp ..."
+                var stat = File.ReadAllText(Path.Combine(directory, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ', 4);
+                if (fields.Length >= 3 && fields[2] == pgid.ToString(CultureInfo.InvariantCulture) && fields[0] is not ("Z" or "X"))
+                {
+                    return true;
+                }
+            }
+            catch (IOException)
+            {
+                // the process ended while we looked
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+
+        return false;
     }
 
     private static string? FindOnPath(string name)
