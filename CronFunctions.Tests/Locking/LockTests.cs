@@ -265,6 +265,27 @@ public sealed class LockTests(AzuriteFixture azurite) : IDisposable
         Assert.Equal(2, (await _backend.WaitForCallsAsync(2)).Count);
     }
 
+    [Fact]
+    public async Task ReleaseFailingDuringAnOutage_IsRetried_UntilTheStoreIsBack()
+    {
+        await using var storage = await AzuriteInstance.StartAsync();
+        _backend.Mode = "sleep 8";
+        await using var app = new TestApp(storage.ConnectionString, _backend.Directory, _container);
+        Assert.Equal("started", (await app.PostAsync(JobCatalog.SopnParse)).Str("status"));
+
+        await Task.Delay(TimeSpan.FromSeconds(6)); // Azurite persists its state every 5 s: let it save the lease
+        await storage.StopAsync();
+        await Task.Delay(TimeSpan.FromSeconds(4)); // the run ends (8 s) and its release fails
+        Assert.Contains(app.Logs.GetSnapshot(), r => r.Id.Id == 2006);
+        await storage.StartAgainAsync();
+        await app.WaitForRunsAsync(); // the watcher ends once a retry released the lock
+
+        var properties = await new BlobContainerClient(storage.ConnectionString, _container).GetBlobClient("sopn-parse").GetPropertiesAsync();
+        Assert.Equal(LeaseState.Available, properties.Value.LeaseState);
+        Assert.Equal("Succeeded", properties.Value.Metadata["outcome"]); // released by its owner, not taken over
+        Assert.Contains(app.Logs.GetSnapshot(), r => r.Id.Id == 2001);
+    }
+
     private TestApp NewApp(IDictionary<string, string?>? settings = null, TimeProvider? time = null)
     {
         var all = new Dictionary<string, string?> { ["Cron:Runs:ContainerName"] = _container + "-runs" };

@@ -53,6 +53,9 @@ internal static partial class Log
     [LoggerMessage(2003, LogLevel.Error, "Lock for {Job} could not be released by run {RunId}; it will be taken over once the run is seen to have ended")]
     public static partial void LockReleaseFailed(ILogger logger, Exception exception, string job, string runId);
 
+    [LoggerMessage(2006, LogLevel.Warning, "Lock write for run {RunId} of {Job} failed (attempt {Attempt}); retrying in {DelaySeconds}s")]
+    public static partial void LockWriteRetrying(ILogger logger, Exception exception, string job, string runId, int attempt, double delaySeconds);
+
     [LoggerMessage(2004, LogLevel.Information, "Created lock blob {Container}/{Blob}")]
     public static partial void LockBlobCreated(ILogger logger, string container, string blob);
 

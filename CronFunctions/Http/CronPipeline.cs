@@ -136,8 +136,10 @@ internal sealed class CronPipeline(
         }
         catch (Exception ex) when (ex is Azure.RequestFailedException or AggregateException or TimeoutException)
         {
-            // The run is going and the lease is held: it is only reported busy until its deadline, never run twice.
+            // The run is going and the lease is held: until the handle is written it is reported busy (never run
+            // twice), and it would stay so until its deadline; keep trying in the background.
             Log.RunHandleNotRecorded(logger, ex, job.Name, lease.RunId);
+            _ = Task.Run(() => RetryUntilDeadlineAsync(lease, ct => lease.MarkRunningAsync(handle, ct)), CancellationToken.None);
         }
 
         Log.RunStarted(logger, job.Name, lease.RunId, runner.Kind, handle.Id);
@@ -155,7 +157,32 @@ internal sealed class CronPipeline(
             DurationSeconds = Math.Round(outcome.Duration.TotalSeconds, 3),
             LastLines = outcome.LastLines,
         });
-        await lease.ReleaseAsync(outcome, CancellationToken.None).ConfigureAwait(false);
+        await RetryUntilDeadlineAsync(lease, ct => lease.ReleaseAsync(outcome, ct)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Retries a lock write through a storage outage (backing off up to a minute), until the run's deadline: past it
+    /// the lock is taken over anyway. A local run on another host can only be freed by its own instance's release,
+    /// so giving up early would block the job until the deadline.
+    /// </summary>
+    private async Task RetryUntilDeadlineAsync(JobLease lease, Func<CancellationToken, Task> write)
+    {
+        var delay = TimeSpan.FromSeconds(1);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await write(CancellationToken.None).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception ex) when (ex is LockUnavailableException or Azure.RequestFailedException or AggregateException or TimeoutException
+                && timeProvider.GetUtcNow() + delay < lease.Deadline)
+            {
+                Log.LockWriteRetrying(logger, ex, lease.JobName, lease.RunId, attempt, delay.TotalSeconds);
+                await Task.Delay(delay, CancellationToken.None).ConfigureAwait(false); // real time: waiting out an outage
+                delay = TimeSpan.FromSeconds(Math.Min(delay.TotalSeconds * 2, 60));
+            }
+        }
     }
 
     private static async Task ReleaseQuietlyAsync(JobLease lease, RunOutcome outcome)

@@ -33,6 +33,7 @@ internal sealed class BlobJobLock(
 {
     private readonly Dictionary<string, IJobRunner> _runners = runners.ToDictionary(r => r.Kind, StringComparer.Ordinal);
     private const string NotFoundOutcome = "NotFound";
+    private static readonly TimeSpan OwnerReleaseWait = TimeSpan.FromMilliseconds(250);
     private volatile bool _containerReady;
 
     public string ContainerName => container.Name;
@@ -44,6 +45,7 @@ internal sealed class BlobJobLock(
         var lockOptions = options.Value;
         var delay = TimeSpan.FromMilliseconds(50);
         var waitedForRecord = TimeSpan.Zero;
+        var waitedForOwner = false;
         string? lastSeenRunId = null;
 
         try
@@ -67,10 +69,21 @@ internal sealed class BlobJobLock(
                     {
                         // A caller that just took the lease writes its record next: give it a moment. This waits on
                         // another process's storage request, so it is real time, not the schedule's (injected) time.
-                        await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
-                        waitedForRecord += delay;
+                        var wait = delay < lockOptions.RecordGrace - waitedForRecord ? delay : lockOptions.RecordGrace - waitedForRecord;
+                        await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+                        waitedForRecord += wait;
                         delay *= 2;
                         attempt--; // waiting for a record is not a contention round
+                        continue;
+                    }
+
+                    if (verdict.RunEnded && !waitedForOwner)
+                    {
+                        // The run just ended: its own instance is likely writing the outcome and releasing right now.
+                        // Let it, so the outcome is kept; if it doesn't, the (conditional) takeover follows.
+                        waitedForOwner = true;
+                        await Task.Delay(OwnerReleaseWait, cancellationToken).ConfigureAwait(false);
+                        attempt--;
                         continue;
                     }
 
@@ -149,7 +162,7 @@ internal sealed class BlobJobLock(
                 return null;
             }
 
-            return new HolderVerdict($"its run ended: {status.Outcome ?? "unknown outcome"}", status.Outcome ?? "Ended");
+            return new HolderVerdict($"its run ended: {status.Outcome ?? "unknown outcome"}", status.Outcome ?? "Ended", RunEnded: true);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -240,7 +253,7 @@ internal sealed class BlobJobLock(
         ex is RequestFailedException or AggregateException or HttpRequestException or TimeoutException
         || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested);
 
-    private sealed record HolderVerdict(string Reason, string Outcome)
+    private sealed record HolderVerdict(string Reason, string Outcome, bool RunEnded = false)
     {
         public static readonly HolderVerdict NoRecordYet = new("its holder wrote no run record in time", "Abandoned");
     }

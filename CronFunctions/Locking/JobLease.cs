@@ -61,7 +61,13 @@ internal sealed class JobLease
         }
     }
 
-    /// <summary>Writes the run's outcome into the record and releases the lease. Safe to call more than once.</summary>
+    /// <summary>When the lock may be taken over whatever its run's state: the run's start plus its maximum runtime.</summary>
+    public DateTimeOffset Deadline => _record.Deadline;
+
+    /// <summary>
+    /// Writes the run's outcome into the record and releases the lease. Safe to call more than once, and again after a
+    /// failure (<see cref="LockUnavailableException"/>): only a completed release (or a lease already gone) counts.
+    /// </summary>
     public async Task ReleaseAsync(RunOutcome outcome, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -72,7 +78,6 @@ internal sealed class JobLease
                 return;
             }
 
-            _released = true;
             var ended = _record with
             {
                 State = LockRecord.Finished,
@@ -85,11 +90,13 @@ internal sealed class JobLease
                 await WriteAsync(ended, cancellationToken).ConfigureAwait(false);
                 await _leaseClient.ReleaseAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
                 _record = ended;
+                _released = true;
                 Log.LockReleased(_logger, JobName, RunId);
             }
             catch (RequestFailedException ex) when (IsLeaseGone(ex))
             {
                 // Taken over (its run was judged dead or past its deadline) or deleted: nothing of ours to release.
+                _released = true;
                 Log.LockLostBeforeRelease(_logger, JobName, RunId);
             }
         }
