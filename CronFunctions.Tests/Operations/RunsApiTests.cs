@@ -133,6 +133,34 @@ public sealed class RunsApiTests(AzuriteFixture azurite) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Records_PastTheRetention_AreDeleted()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 11, 20, 10, 0, 0, TimeSpan.Zero));
+        var runs = TestApp.NewContainerName();
+        await using var app = new TestApp(azurite.ConnectionString, _backend.Directory, TestApp.NewContainerName(), new Dictionary<string, string?>
+        {
+            ["Cron:Runs:ContainerName"] = runs,
+            ["Cron:Runs:RetentionDays"] = "2",
+        }, time);
+        await app.PostAsync(JobCatalog.EeRecent, authorization: "Bearer old");
+        Assert.Single((await app.GetRunsAsync()).Body.GetProperty("runs").EnumerateArray());
+
+        time.Advance(TimeSpan.FromDays(3));
+        await app.PostAsync(JobCatalog.EeRecent, authorization: "Bearer new"); // a new hour's blob: old hours expire
+
+        var list = (await app.GetRunsAsync()).Body.GetProperty("runs").EnumerateArray().ToList();
+        var only = Assert.Single(list);
+        Assert.Equal(new DateTimeOffset(2026, 11, 23, 10, 0, 0, TimeSpan.Zero), only.GetProperty("time").GetDateTimeOffset());
+        var blobs = new List<string>();
+        await foreach (var blob in new Azure.Storage.Blobs.BlobContainerClient(azurite.ConnectionString, runs).GetBlobsAsync())
+        {
+            blobs.Add(blob.Name);
+        }
+
+        Assert.Equal(["2026/11/23/10.jsonl"], blobs);
+    }
+
+    [Fact]
     public async Task TheTokens_NeverAppearInAnyRecordOrLogLine()
     {
         _backend.Mode = "exit";

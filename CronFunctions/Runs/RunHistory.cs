@@ -21,6 +21,7 @@ namespace CronFunctions.Runs;
 /// </summary>
 internal sealed class RunHistory : BackgroundService
 {
+    private const int MaxBlockBytes = 1024 * 1024;
     private static readonly byte[] NewLine = "\n"u8.ToArray();
 
     private readonly BlobContainerClient _container;
@@ -63,14 +64,25 @@ internal sealed class RunHistory : BackgroundService
 
             foreach (var group in batch.GroupBy(BlobNameOf))
             {
+                var records = group.ToList();
+                var written = 0;
                 try
                 {
-                    await AppendAsync(group.Key, group.ToList(), cancellationToken).ConfigureAwait(false);
+                    foreach (var (block, count) in Blocks(records))
+                    {
+                        using (block)
+                        {
+                            await AppendBlockAsync(group.Key, block, cancellationToken).ConfigureAwait(false);
+                        }
+
+                        written += count;
+                    }
                 }
                 catch (Exception ex) when (ex is RequestFailedException or AggregateException or TimeoutException or HttpRequestException)
                 {
-                    Log.RunRecordsNotWritten(_logger, ex, group.Count(), group.Key);
-                    _retry.AddRange(group.Take(Math.Max(0, _options.MaxPending - _retry.Count)));
+                    // Keep what was not written (only that: no record is stored twice) for the next flush.
+                    Log.RunRecordsNotWritten(_logger, ex, records.Count - written, group.Key);
+                    _retry.AddRange(records.Skip(written).Take(Math.Max(0, _options.MaxPending - _retry.Count)));
                 }
             }
         }
@@ -171,15 +183,36 @@ internal sealed class RunHistory : BackgroundService
     private static string BlobNameOf(RunRecord record) =>
         BlobNameFor(TryParseIdTime(record.Id, out var time) ? time : record.Time);
 
-    private async Task AppendAsync(string blobName, List<RunRecord> records, CancellationToken cancellationToken)
+    /// <summary>The records as JSON lines, in append blocks of about 1 MiB (a block may hold 4 MiB at most).</summary>
+    private static IEnumerable<(MemoryStream Block, int Count)> Blocks(List<RunRecord> records)
     {
-        using var content = new MemoryStream();
+        var block = new MemoryStream();
+        var count = 0;
         foreach (var record in records)
         {
-            JsonSerializer.Serialize(content, record, RunJsonContext.Default.RunRecord);
-            content.Write(NewLine);
+            JsonSerializer.Serialize(block, record, RunJsonContext.Default.RunRecord);
+            block.Write(NewLine);
+            count++;
+            if (block.Length >= MaxBlockBytes)
+            {
+                yield return (block, count);
+                block = new MemoryStream();
+                count = 0;
+            }
         }
 
+        if (count > 0)
+        {
+            yield return (block, count);
+        }
+        else
+        {
+            block.Dispose();
+        }
+    }
+
+    private async Task AppendBlockAsync(string blobName, MemoryStream content, CancellationToken cancellationToken)
+    {
         var blob = _container.GetAppendBlobClient(blobName);
         try
         {
