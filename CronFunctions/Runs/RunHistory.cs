@@ -22,6 +22,7 @@ namespace CronFunctions.Runs;
 internal sealed class RunHistory : BackgroundService
 {
     private const int MaxBlockBytes = 1024 * 1024;
+    private const int FlushAtCount = 1000;
     private static readonly byte[] NewLine = "\n"u8.ToArray();
 
     private readonly BlobContainerClient _container;
@@ -32,6 +33,7 @@ internal sealed class RunHistory : BackgroundService
     private readonly SemaphoreSlim _flushGate = new(1, 1);
     private readonly List<RunRecord> _retry = [];
     private bool _containerReady;
+    private TaskCompletionSource _flushNow = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public RunHistory(BlobServiceClient service, IOptions<RunHistoryOptions> options, TimeProvider timeProvider, ILogger<RunHistory> logger)
     {
@@ -47,7 +49,14 @@ internal sealed class RunHistory : BackgroundService
     public string ContainerName => _container.Name;
 
     /// <summary>Queues a record; it is written within <see cref="RunHistoryOptions.FlushInterval"/>.</summary>
-    public void Add(RunRecord record) => _pending.Writer.TryWrite(record);
+    public void Add(RunRecord record)
+    {
+        _pending.Writer.TryWrite(record);
+        if (_pending.Reader.Count >= FlushAtCount)
+        {
+            Volatile.Read(ref _flushNow).TrySetResult(); // a burst: write now rather than at the next interval
+        }
+    }
 
     /// <summary>Writes every queued record now. A failure is logged and the records are kept for the next flush.</summary>
     public async Task FlushAsync(CancellationToken cancellationToken)
@@ -162,7 +171,13 @@ internal sealed class RunHistory : BackgroundService
             try
             {
                 await _pending.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false);
-                await Task.Delay(_options.FlushInterval, _timeProvider, stoppingToken).ConfigureAwait(false);
+                var flushNow = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                Volatile.Write(ref _flushNow, flushNow);
+                if (_pending.Reader.Count < FlushAtCount)
+                {
+                    await Task.WhenAny(Task.Delay(_options.FlushInterval, _timeProvider, stoppingToken), flushNow.Task).ConfigureAwait(false);
+                }
+
                 await FlushAsync(stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
