@@ -5,10 +5,8 @@ namespace CronFunctions.Tests.Endpoints;
 
 /// <summary>Each endpoint starts exactly its spec command line, as a real process, and answers with its real pid.</summary>
 [Collection(AzuriteCollection.Name)]
-public sealed class EndpointTests(AzuriteFixture azurite) : IAsyncLifetime
+public sealed class EndpointTests(AzuriteFixture azurite) : AppTest(azurite)
 {
-    private readonly FakeBackend _backend = new();
-    private TestApp _app = null!;
 
     public static TheoryData<string, string[]> SpecCommandLines => new()
     {
@@ -20,30 +18,18 @@ public sealed class EndpointTests(AzuriteFixture azurite) : IAsyncLifetime
         { "sopn-parse", ["sopn_parsing_process_unparsed"] },
     };
 
-    public Task InitializeAsync()
-    {
-        _app = new TestApp(azurite.ConnectionString, _backend.Directory, TestApp.NewContainerName());
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        _backend.Dispose();
-    }
-
     [Theory]
     [MemberData(nameof(SpecCommandLines))]
     public async Task Post_StartsExactlyTheSpecCommandLine_AndAnswersItsPid(string jobName, string[] expectedArgs)
     {
         var job = JobCatalog.Find(jobName)!;
 
-        var response = await _app.PostAsync(job);
+        var response = await App.PostAsync(job);
 
         Assert.Equal(200, response.Status);
         Assert.Equal("started", response.Str("status"));
         Assert.Matches("^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$", response.Str("runId"));
-        var calls = await _backend.WaitForCallsAsync(1);
+        var calls = await Backend.WaitForCallsAsync(1);
         var (pid, argv) = Assert.Single(calls);
         Assert.Equal(pid, response.Int("pid"));
         Assert.Equal(expectedArgs, argv);
@@ -52,22 +38,22 @@ public sealed class EndpointTests(AzuriteFixture azurite) : IAsyncLifetime
     [Fact]
     public async Task MopRecent_WithDelta_PassesTheValidatedNumber()
     {
-        var response = await _app.PostAsync(JobCatalog.MopRecent, "?delta=8760");
+        var response = await App.PostAsync(JobCatalog.MopRecent, "?delta=8760");
 
         Assert.Equal(200, response.Status);
-        var (_, argv) = Assert.Single(await _backend.WaitForCallsAsync(1));
+        var (_, argv) = Assert.Single(await Backend.WaitForCallsAsync(1));
         Assert.Equal(["uk_create_elections_from_every_election", "--recently-updated", "--recently-updated-delta", "8760"], argv);
     }
 
     [Fact]
     public async Task ModerationImages_RunsAtLowCpuPriority()
     {
-        _backend.Mode = "sleep 5";
+        Backend.Mode = "sleep 5";
 
-        var response = await _app.PostAsync(JobCatalog.ModerationImages);
+        var response = await App.PostAsync(JobCatalog.ModerationImages);
 
         var pid = response.Int("pid")!.Value;
-        await _backend.WaitForCallsAsync(1);
+        await Backend.WaitForCallsAsync(1);
         // /proc/<pid>/stat field 19 is the nice value.
         var stat = await File.ReadAllTextAsync($"/proc/{pid}/stat");
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
@@ -84,12 +70,12 @@ public sealed class EndpointTests(AzuriteFixture azurite) : IAsyncLifetime
     [InlineData("OPTIONS")]
     public async Task NonPost_Is405WithAllowPost_AndStartsNothing(string method)
     {
-        var response = await _app.CallAsync(JobCatalog.EeRecent, method);
+        var response = await App.CallAsync(JobCatalog.EeRecent, method);
 
         Assert.Equal(405, response.Status);
         Assert.Equal("POST", response.Headers.Allow.ToString());
         Assert.NotNull(response.Str("error"));
-        Assert.Empty(_backend.Calls());
+        Assert.Empty(Backend.Calls());
     }
 
     private static System.Diagnostics.Process Process(int pid) => System.Diagnostics.Process.GetProcessById(pid);

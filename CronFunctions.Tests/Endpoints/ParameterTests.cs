@@ -5,22 +5,8 @@ namespace CronFunctions.Tests.Endpoints;
 
 /// <summary>Every hostile <c>delta</c> (and <c>force</c>) is a 400 with a JSON error and never reaches a command line.</summary>
 [Collection(AzuriteCollection.Name)]
-public sealed class ParameterTests(AzuriteFixture azurite) : IAsyncLifetime
+public sealed class ParameterTests(AzuriteFixture azurite) : AppTest(azurite)
 {
-    private readonly FakeBackend _backend = new();
-    private TestApp _app = null!;
-
-    public Task InitializeAsync()
-    {
-        _app = new TestApp(azurite.ConnectionString, _backend.Directory, TestApp.NewContainerName());
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        _backend.Dispose();
-    }
 
     public static TheoryData<string> HostileDeltas => new()
     {
@@ -59,13 +45,13 @@ public sealed class ParameterTests(AzuriteFixture azurite) : IAsyncLifetime
     [MemberData(nameof(HostileDeltas))]
     public async Task HostileParameter_Is400_AndStartsNothing(string query)
     {
-        var response = await _app.PostAsync(JobCatalog.MopRecent, query);
+        var response = await App.PostAsync(JobCatalog.MopRecent, query);
 
         Assert.Equal(400, response.Status);
         Assert.False(string.IsNullOrWhiteSpace(response.Str("error")));
         Assert.Null(response.Str("status"));
         await Task.Delay(50);
-        Assert.Empty(_backend.Calls());
+        Assert.Empty(Backend.Calls());
     }
 
     [Fact]
@@ -74,10 +60,10 @@ public sealed class ParameterTests(AzuriteFixture azurite) : IAsyncLifetime
     [Fact]
     public async Task Delta_OnAJobWithoutIt_Is400()
     {
-        var response = await _app.PostAsync(JobCatalog.EeRecent, "?delta=25");
+        var response = await App.PostAsync(JobCatalog.EeRecent, "?delta=25");
 
         Assert.Equal(400, response.Status);
-        Assert.Empty(_backend.Calls());
+        Assert.Empty(Backend.Calls());
     }
 
     [Theory]
@@ -87,10 +73,10 @@ public sealed class ParameterTests(AzuriteFixture azurite) : IAsyncLifetime
     [InlineData("", "25")]
     public async Task ValidDelta_IsPassedAsItsOwnArgument(string query, string expected)
     {
-        var response = await _app.PostAsync(JobCatalog.MopRecent, query);
+        var response = await App.PostAsync(JobCatalog.MopRecent, query);
 
         Assert.Equal(200, response.Status);
-        var (_, argv) = Assert.Single(await _backend.WaitForCallsAsync(1));
+        var (_, argv) = Assert.Single(await Backend.WaitForCallsAsync(1));
         Assert.Equal(expected, argv[^1]);
         Assert.Equal("--recently-updated-delta", argv[^2]);
     }

@@ -5,24 +5,11 @@ namespace CronFunctions.Tests.Endpoints;
 
 /// <summary>A forged or missing token never starts anything; a rotation token works; no token configured fails closed.</summary>
 [Collection(AzuriteCollection.Name)]
-public sealed class TokenTests(AzuriteFixture azurite) : IAsyncLifetime
+public sealed class TokenTests(AzuriteFixture azurite) : AppTest(azurite)
 {
     private const string Secondary = "rotation-token-9876543210";
-    private readonly FakeBackend _backend = new();
-    private TestApp _app = null!;
 
-    public Task InitializeAsync()
-    {
-        _app = new TestApp(azurite.ConnectionString, _backend.Directory, TestApp.NewContainerName(),
-            new Dictionary<string, string?> { ["ERIFY_CRON_TOKEN_SECONDARY"] = Secondary });
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        _backend.Dispose();
-    }
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["ERIFY_CRON_TOKEN_SECONDARY"] = Secondary };
 
     public static TheoryData<string?> RefusedAuthorizations => new()
     {
@@ -45,23 +32,23 @@ public sealed class TokenTests(AzuriteFixture azurite) : IAsyncLifetime
     [MemberData(nameof(RefusedAuthorizations))]
     public async Task BadAuthorization_Is401WithChallenge_AndStartsNothing(string? authorization)
     {
-        var response = await _app.PostAsync(JobCatalog.EeRecent, authorization: authorization);
+        var response = await App.PostAsync(JobCatalog.EeRecent, authorization: authorization);
 
         Assert.Equal(401, response.Status);
         Assert.Equal("Unauthorized", response.Str("error"));
         Assert.Equal("Bearer", response.Headers.WWWAuthenticate.ToString());
         await Task.Delay(100);
-        Assert.Empty(_backend.Calls());
+        Assert.Empty(Backend.Calls());
     }
 
     [Fact]
     public async Task SeveralAuthorizationHeaders_Are401()
     {
-        var response = await _app.CallAsync(JobCatalog.EeRecent, "POST", authorization: null,
+        var response = await App.CallAsync(JobCatalog.EeRecent, "POST", authorization: null,
             headers: new Dictionary<string, string> { ["Authorization"] = "Bearer " + TestApp.Token + ",Bearer " + TestApp.Token });
 
         Assert.Equal(401, response.Status);
-        Assert.Empty(_backend.Calls());
+        Assert.Empty(Backend.Calls());
     }
 
     [Theory]
@@ -70,11 +57,11 @@ public sealed class TokenTests(AzuriteFixture azurite) : IAsyncLifetime
     [InlineData("Bearer " + Secondary)]
     public async Task ValidToken_OrRotationToken_StartsTheJob(string authorization)
     {
-        var response = await _app.PostAsync(JobCatalog.EeRecent, authorization: authorization);
+        var response = await App.PostAsync(JobCatalog.EeRecent, authorization: authorization);
 
         Assert.Equal(200, response.Status);
         Assert.Equal("started", response.Str("status"));
-        Assert.Single(await _backend.WaitForCallsAsync(1));
+        Assert.Single(await Backend.WaitForCallsAsync(1));
     }
 
     [Theory]
@@ -83,7 +70,7 @@ public sealed class TokenTests(AzuriteFixture azurite) : IAsyncLifetime
     [InlineData("   ")]
     public async Task NoTokenConfigured_RefusesEveryCall_AndLogsAnError(string? configured)
     {
-        await using var app = new TestApp(azurite.ConnectionString, _backend.Directory, TestApp.NewContainerName(),
+        await using var app = new TestApp(Azurite.ConnectionString, Backend.Directory, TestApp.NewContainerName(),
             new Dictionary<string, string?> { ["ERIFY_CRON_TOKEN"] = configured });
 
         foreach (var authorization in new[] { "Bearer ", "Bearer " + TestApp.Token, "Bearer " + configured, null })
@@ -92,18 +79,18 @@ public sealed class TokenTests(AzuriteFixture azurite) : IAsyncLifetime
             Assert.Equal(401, response.Status);
         }
 
-        Assert.Empty(_backend.Calls());
+        Assert.Empty(Backend.Calls());
         Assert.Contains(app.Logs.GetSnapshot(), r => r.Id.Id == 1100 && r.Level == Microsoft.Extensions.Logging.LogLevel.Error);
     }
 
     [Fact]
     public async Task TheToken_NeverAppearsInLogs()
     {
-        await _app.PostAsync(JobCatalog.EeRecent, authorization: "Bearer " + TestApp.Token);
-        await _app.PostAsync(JobCatalog.EeRecent, authorization: "Bearer forged-token-value");
-        await _app.WaitForRunsAsync();
+        await App.PostAsync(JobCatalog.EeRecent, authorization: "Bearer " + TestApp.Token);
+        await App.PostAsync(JobCatalog.EeRecent, authorization: "Bearer forged-token-value");
+        await App.WaitForRunsAsync();
 
-        foreach (var record in _app.Logs.GetSnapshot())
+        foreach (var record in App.Logs.GetSnapshot())
         {
             var text = record.Message + " " + string.Join(" ", record.StructuredState?.Select(kv => kv.Value) ?? []) + " " + record.Exception;
             Assert.DoesNotContain(TestApp.Token, text, StringComparison.Ordinal);

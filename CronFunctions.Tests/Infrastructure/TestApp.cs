@@ -3,9 +3,7 @@ using CronFunctions.Functions;
 using CronFunctions.Jobs;
 using CronFunctions.Runners.Local;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Mvc;
-using Microsoft.AspNetCore.Mvc.Abstractions;
-using Microsoft.AspNetCore.Routing;
+using CronFunctions.Bench;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -117,19 +115,9 @@ internal sealed class TestApp : IAsyncDisposable
             context.Request.ContentType = "application/json";
         }
 
-        var responseBody = new MemoryStream();
-        context.Response.Body = responseBody;
-
-        var instance = ActivatorUtilities.CreateInstance<TFunctions>(_services);
-        var functionMethod = typeof(TFunctions).GetMethod(function)
-            ?? throw new InvalidOperationException($"No function method {function}.");
-        object?[] arguments = extraArgument is null
-            ? [context.Request, CancellationToken.None]
-            : [context.Request, extraArgument, CancellationToken.None];
-        var result = await (Task<IActionResult>)functionMethod.Invoke(instance, arguments)!;
-        await result.ExecuteResultAsync(new ActionContext(context, new RouteData(), new ActionDescriptor()));
-
-        using var json = JsonDocument.Parse(responseBody.ToArray());
+        var responseBody = await FunctionInvoker.InvokeAsync<TFunctions>(
+            context, function, extraArgument is null ? [] : [extraArgument], CancellationToken.None);
+        using var json = JsonDocument.Parse(responseBody);
         var response = new EndpointResponse(context.Response.StatusCode, json.RootElement.Clone(), context.Response.Headers);
         if (response.Int("pid") is { } pid)
         {

@@ -7,22 +7,8 @@ namespace CronFunctions.Tests.Operations;
 
 /// <summary>Per-client limits: 60 a minute by default, 429 with Retry-After past it, failed token checks count double.</summary>
 [Collection(AzuriteCollection.Name)]
-public sealed class RateLimitTests(AzuriteFixture azurite) : IAsyncLifetime
+public sealed class RateLimitTests(AzuriteFixture azurite) : AppTest(azurite)
 {
-    private readonly FakeBackend _backend = new();
-    private TestApp _app = null!;
-
-    public Task InitializeAsync()
-    {
-        _app = new TestApp(azurite.ConnectionString, _backend.Directory, TestApp.NewContainerName());
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        _backend.Dispose();
-    }
 
     private static Dictionary<string, string> From(string forwardedFor) => new() { ["X-Forwarded-For"] = forwardedFor };
 
@@ -31,21 +17,21 @@ public sealed class RateLimitTests(AzuriteFixture azurite) : IAsyncLifetime
     {
         for (var i = 0; i < 60; i++)
         {
-            var ok = await _app.CallAsync(JobCatalog.SopnParse, "POST", headers: From("198.51.100.1:1000"));
+            var ok = await App.CallAsync(JobCatalog.SopnParse, "POST", headers: From("198.51.100.1:1000"));
             Assert.NotEqual(429, ok.Status);
         }
 
-        var limited = await _app.CallAsync(JobCatalog.SopnParse, "POST", headers: From("198.51.100.1:2000"));
+        var limited = await App.CallAsync(JobCatalog.SopnParse, "POST", headers: From("198.51.100.1:2000"));
 
         Assert.Equal(429, limited.Status);
         Assert.Equal("Rate limit exceeded", limited.Str("error"));
         var retryAfter = int.Parse(limited.Headers.RetryAfter.ToString(), System.Globalization.CultureInfo.InvariantCulture);
         Assert.InRange(retryAfter, 1, 60);
-        Assert.Contains(_app.Logs.GetSnapshot(), r => r.Id.Id == 1010);
+        Assert.Contains(App.Logs.GetSnapshot(), r => r.Id.Id == 1010);
 
-        var other = await _app.CallAsync(JobCatalog.SopnParse, "POST", "?force=true", headers: From("198.51.100.2"));
+        var other = await App.CallAsync(JobCatalog.SopnParse, "POST", "?force=true", headers: From("198.51.100.2"));
         Assert.NotEqual(429, other.Status);
-        var otherV6 = await _app.CallAsync(JobCatalog.SopnParse, "POST", "?force=true", headers: From("[2001:db8::5]:443"));
+        var otherV6 = await App.CallAsync(JobCatalog.SopnParse, "POST", "?force=true", headers: From("[2001:db8::5]:443"));
         Assert.NotEqual(429, otherV6.Status);
     }
 
@@ -54,28 +40,28 @@ public sealed class RateLimitTests(AzuriteFixture azurite) : IAsyncLifetime
     {
         for (var i = 0; i < 30; i++)
         {
-            Assert.Equal(401, (await _app.CallAsync(JobCatalog.SopnParse, "POST", authorization: "Bearer guess" + i, headers: From("198.51.100.9"))).Status);
+            Assert.Equal(401, (await App.CallAsync(JobCatalog.SopnParse, "POST", authorization: "Bearer guess" + i, headers: From("198.51.100.9"))).Status);
         }
 
-        var afterThirtyFailures = await _app.CallAsync(JobCatalog.SopnParse, "POST", headers: From("198.51.100.9"));
+        var afterThirtyFailures = await App.CallAsync(JobCatalog.SopnParse, "POST", headers: From("198.51.100.9"));
 
         Assert.Equal(429, afterThirtyFailures.Status);
-        Assert.Empty(_backend.Calls());
+        Assert.Empty(Backend.Calls());
     }
 
     [Fact]
     public async Task RateLimitedCalls_StartNothing()
     {
-        _backend.Mode = "exit";
+        Backend.Mode = "exit";
         var responses = new List<EndpointResponse>();
         for (var i = 0; i < 70; i++)
         {
-            responses.Add(await _app.CallAsync(JobCatalog.EeRecent, "POST", "?force=true", headers: From("198.51.100.3")));
-            await _app.WaitForRunsAsync();
+            responses.Add(await App.CallAsync(JobCatalog.EeRecent, "POST", "?force=true", headers: From("198.51.100.3")));
+            await App.WaitForRunsAsync();
         }
 
         Assert.Equal(10, responses.Count(r => r.Status == 429));
-        Assert.Equal(60, (await _backend.WaitForCallsAsync(60)).Count);
+        Assert.Equal(60, (await Backend.WaitForCallsAsync(60)).Count);
     }
 
     [Theory]

@@ -8,27 +8,15 @@ namespace CronFunctions.Tests.Operations;
 
 /// <summary>Every decision lands in the run history with its caller, and the runs API shows it; no token anywhere.</summary>
 [Collection(AzuriteCollection.Name)]
-public sealed class RunsApiTests(AzuriteFixture azurite) : IAsyncLifetime
+public sealed class RunsApiTests(AzuriteFixture azurite) : AppTest(azurite)
 {
     private const string SecondaryToken = "secondary-token-abcdef123456";
-    private readonly FakeBackend _backend = new();
-    private TestApp _app = null!;
 
-    public Task InitializeAsync()
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
-        _app = new TestApp(azurite.ConnectionString, _backend.Directory, TestApp.NewContainerName(), new Dictionary<string, string?>
-        {
-            ["Cron:Runs:ContainerName"] = TestApp.NewContainerName(),
-            ["ERIFY_CRON_TOKEN_SECONDARY"] = SecondaryToken,
-        });
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        _backend.Dispose();
-    }
+        ["Cron:Runs:ContainerName"] = TestApp.NewContainerName(),
+        ["ERIFY_CRON_TOKEN_SECONDARY"] = SecondaryToken,
+    };
 
     private static readonly Dictionary<string, string> WorkerHeaders = new()
     {
@@ -40,16 +28,16 @@ public sealed class RunsApiTests(AzuriteFixture azurite) : IAsyncLifetime
     [Fact]
     public async Task StartedSkippedAndRefusedCalls_AreRecordedWithTheirFields()
     {
-        _backend.Mode = "sleep 2";
-        var started = await _app.CallAsync(JobCatalog.SopnParse, "POST", headers: WorkerHeaders, body: """{"source":"cf-worker"}""");
-        var skipped = await _app.CallAsync(JobCatalog.SopnParse, "POST", "?force=true", headers: WorkerHeaders, body: """{"source":"cf-worker"}""");
-        var refused = await _app.CallAsync(JobCatalog.SopnParse, "POST", authorization: "Bearer forged-token-xyz", headers: WorkerHeaders);
-        var bad = await _app.CallAsync(JobCatalog.MopRecent, "POST", "?delta=-1");
+        Backend.Mode = "sleep 2";
+        var started = await App.CallAsync(JobCatalog.SopnParse, "POST", headers: WorkerHeaders, body: """{"source":"cf-worker"}""");
+        var skipped = await App.CallAsync(JobCatalog.SopnParse, "POST", "?force=true", headers: WorkerHeaders, body: """{"source":"cf-worker"}""");
+        var refused = await App.CallAsync(JobCatalog.SopnParse, "POST", authorization: "Bearer forged-token-xyz", headers: WorkerHeaders);
+        var bad = await App.CallAsync(JobCatalog.MopRecent, "POST", "?delta=-1");
         Assert.Equal(401, refused.Status);
         Assert.Equal(400, bad.Status);
-        await _app.WaitForRunsAsync();
+        await App.WaitForRunsAsync();
 
-        var list = await _app.GetRunsAsync("?job=sopn-parse");
+        var list = await App.GetRunsAsync("?job=sopn-parse");
         Assert.Equal(200, list.Status);
         var runs = list.Body.GetProperty("runs").EnumerateArray().ToList();
         Assert.Equal(3, runs.Count);
@@ -76,26 +64,26 @@ public sealed class RunsApiTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.Equal("unauthorized", refusedRecord.GetProperty("reason").GetString());
         Assert.Equal(401, refusedRecord.GetProperty("httpStatus").GetInt32());
 
-        var all = await _app.GetRunsAsync();
+        var all = await App.GetRunsAsync();
         Assert.Contains(all.Body.GetProperty("runs").EnumerateArray(), r => r.GetProperty("reason").ToString() == "bad_parameter");
     }
 
     [Fact]
     public async Task RunById_ShowsTheRunWithItsOutcome_And404ForAnUnknownOne()
     {
-        _backend.Mode = "fail";
-        var started = await _app.PostAsync(JobCatalog.EeRecent);
-        await _app.WaitForRunsAsync();
+        Backend.Mode = "fail";
+        var started = await App.PostAsync(JobCatalog.EeRecent);
+        await App.WaitForRunsAsync();
 
-        var run = await _app.GetRunAsync(started.Str("runId")!);
+        var run = await App.GetRunAsync(started.Str("runId")!);
 
         Assert.Equal(200, run.Status);
         Assert.Equal("ee-recent", run.Str("job"));
         Assert.Equal("Failed", run.Str("outcome"));
         Assert.Equal(3, run.Int("exitCode"));
         Assert.Equal(["uk_create_elections_from_every_election", "--recently-updated"], run.Body.GetProperty("arguments").EnumerateArray().Select(a => a.GetString()));
-        Assert.Equal(404, (await _app.GetRunAsync("20200101T000000Z-00000000")).Status);
-        Assert.Equal(400, (await _app.GetRunAsync("..%2F..%2Fetc")).Status);
+        Assert.Equal(404, (await App.GetRunAsync("20200101T000000Z-00000000")).Status);
+        Assert.Equal(400, (await App.GetRunAsync("..%2F..%2Fetc")).Status);
     }
 
     [Theory]
@@ -104,10 +92,10 @@ public sealed class RunsApiTests(AzuriteFixture azurite) : IAsyncLifetime
     [InlineData("Basic abc")]
     public async Task RunsApi_WithoutAValidToken_Is401(string? authorization)
     {
-        await _app.PostAsync(JobCatalog.EeRecent);
+        await App.PostAsync(JobCatalog.EeRecent);
 
-        Assert.Equal(401, (await _app.GetRunsAsync(authorization: authorization)).Status);
-        Assert.Equal(401, (await _app.GetRunAsync("20200101T000000Z-00000000", authorization)).Status);
+        Assert.Equal(401, (await App.GetRunsAsync(authorization: authorization)).Status);
+        Assert.Equal(401, (await App.GetRunAsync("20200101T000000Z-00000000", authorization)).Status);
     }
 
     [Theory]
@@ -117,17 +105,17 @@ public sealed class RunsApiTests(AzuriteFixture azurite) : IAsyncLifetime
     [InlineData("?limit=ten")]
     [InlineData("?job=ee-recent&job=sopn-parse")]
     public async Task RunsApi_BadFilters_Are400(string query) =>
-        Assert.Equal(400, (await _app.GetRunsAsync(query)).Status);
+        Assert.Equal(400, (await App.GetRunsAsync(query)).Status);
 
     [Fact]
     public async Task Limit_ReturnsTheNewestRecords()
     {
         for (var i = 0; i < 5; i++)
         {
-            await _app.PostAsync(JobCatalog.EeRecent, authorization: "Bearer nope");
+            await App.PostAsync(JobCatalog.EeRecent, authorization: "Bearer nope");
         }
 
-        var list = await _app.GetRunsAsync("?limit=2");
+        var list = await App.GetRunsAsync("?limit=2");
 
         Assert.Equal(2, list.Body.GetProperty("runs").GetArrayLength());
     }
@@ -137,7 +125,7 @@ public sealed class RunsApiTests(AzuriteFixture azurite) : IAsyncLifetime
     {
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 11, 20, 10, 0, 0, TimeSpan.Zero));
         var runs = TestApp.NewContainerName();
-        await using var app = new TestApp(azurite.ConnectionString, _backend.Directory, TestApp.NewContainerName(), new Dictionary<string, string?>
+        await using var app = new TestApp(Azurite.ConnectionString, Backend.Directory, TestApp.NewContainerName(), new Dictionary<string, string?>
         {
             ["Cron:Runs:ContainerName"] = runs,
             ["Cron:Runs:RetentionDays"] = "2",
@@ -152,7 +140,7 @@ public sealed class RunsApiTests(AzuriteFixture azurite) : IAsyncLifetime
         var only = Assert.Single(list);
         Assert.Equal(new DateTimeOffset(2026, 11, 23, 10, 0, 0, TimeSpan.Zero), only.GetProperty("time").GetDateTimeOffset());
         var blobs = new List<string>();
-        await foreach (var blob in new Azure.Storage.Blobs.BlobContainerClient(azurite.ConnectionString, runs).GetBlobsAsync())
+        await foreach (var blob in new Azure.Storage.Blobs.BlobContainerClient(Azurite.ConnectionString, runs).GetBlobsAsync())
         {
             blobs.Add(blob.Name);
         }
@@ -163,18 +151,18 @@ public sealed class RunsApiTests(AzuriteFixture azurite) : IAsyncLifetime
     [Fact]
     public async Task TheTokens_NeverAppearInAnyRecordOrLogLine()
     {
-        _backend.Mode = "exit";
-        await _app.PostAsync(JobCatalog.EeRecent);
-        await _app.PostAsync(JobCatalog.EeRecent, authorization: "Bearer " + SecondaryToken);
-        await _app.PostAsync(JobCatalog.EeRecent, authorization: "Bearer " + TestApp.Token + "-almost");
-        await _app.PostAsync(JobCatalog.MopRecent, "?delta=" + TestApp.Token, authorization: "Bearer " + TestApp.Token);
-        await _app.WaitForRunsAsync();
-        await _app.Services.GetRequiredService<RunHistory>().FlushAsync(CancellationToken.None);
+        Backend.Mode = "exit";
+        await App.PostAsync(JobCatalog.EeRecent);
+        await App.PostAsync(JobCatalog.EeRecent, authorization: "Bearer " + SecondaryToken);
+        await App.PostAsync(JobCatalog.EeRecent, authorization: "Bearer " + TestApp.Token + "-almost");
+        await App.PostAsync(JobCatalog.MopRecent, "?delta=" + TestApp.Token, authorization: "Bearer " + TestApp.Token);
+        await App.WaitForRunsAsync();
+        await App.Services.GetRequiredService<RunHistory>().FlushAsync(CancellationToken.None);
 
-        var history = _app.Services.GetRequiredService<RunHistory>();
+        var history = App.Services.GetRequiredService<RunHistory>();
         var stored = JsonSerializer.Serialize(await history.ListAsync(null, 500, CancellationToken.None), RunJsonContext.Default.IReadOnlyListRunRecord);
-        var api = (await _app.GetRunsAsync("?limit=500")).Body.ToString();
-        var logs = string.Join("\n", _app.Logs.GetSnapshot().Select(r =>
+        var api = (await App.GetRunsAsync("?limit=500")).Body.ToString();
+        var logs = string.Join("\n", App.Logs.GetSnapshot().Select(r =>
             r.Message + " " + string.Join(" ", r.StructuredState?.Select(kv => kv.Value) ?? []) + " " + r.Exception));
 
         foreach (var text in new[] { stored, api, logs })

@@ -3,9 +3,6 @@ using CronFunctions.Functions;
 using CronFunctions.Jobs;
 using CronFunctions.Runners.Local;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Mvc;
-using Microsoft.AspNetCore.Mvc.Abstractions;
-using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -55,13 +52,8 @@ internal sealed class AppInstance : IAsyncDisposable
             context.Request.Headers.Authorization = authorization;
         }
 
-        using var body = new MemoryStream();
-        context.Response.Body = body;
-        var endpoints = ActivatorUtilities.CreateInstance<CronEndpoints>(_services);
-        var function = typeof(CronEndpoints).GetMethod(job.FunctionName)!;
-        var result = await (Task<IActionResult>)function.Invoke(endpoints, [context.Request, cancellationToken])!;
-        await result.ExecuteResultAsync(new ActionContext(context, new RouteData(), new ActionDescriptor()));
-        return (context.Response.StatusCode, System.Text.Encoding.UTF8.GetString(body.ToArray()));
+        var body = await FunctionInvoker.InvokeAsync<CronEndpoints>(context, job.FunctionName, [], cancellationToken);
+        return (context.Response.StatusCode, System.Text.Encoding.UTF8.GetString(body));
     }
 
     public Task WaitForRunsAsync() => Task.WhenAll(_services.GetRequiredService<LocalProcessRunner>().ActiveWatchers);

@@ -1,0 +1,30 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.Abstractions;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CronFunctions.Bench;
+
+/// <summary>
+/// Calls a function method the way the Functions worker does with ASP.NET Core integration: the class activated from
+/// the app's services, the method given the request (plus route values) and a cancellation token, and the
+/// <see cref="IActionResult"/> it returns executed into the response. Shared by the bench and the tests (linked).
+/// </summary>
+internal static class FunctionInvoker
+{
+    /// <summary>Invokes <paramref name="function"/> of <typeparamref name="TFunctions"/> and returns the response body.</summary>
+    public static async Task<byte[]> InvokeAsync<TFunctions>(HttpContext context, string function, IReadOnlyList<object?> routeValues, CancellationToken cancellationToken)
+        where TFunctions : class
+    {
+        using var body = new MemoryStream();
+        context.Response.Body = body;
+        var instance = ActivatorUtilities.CreateInstance<TFunctions>(context.RequestServices);
+        var method = typeof(TFunctions).GetMethod(function)
+            ?? throw new InvalidOperationException($"{typeof(TFunctions).Name} has no function method {function}.");
+        object?[] arguments = [context.Request, .. routeValues, cancellationToken];
+        var result = await ((Task<IActionResult>)method.Invoke(instance, arguments)!).ConfigureAwait(false);
+        await result.ExecuteResultAsync(new ActionContext(context, new RouteData(), new ActionDescriptor())).ConfigureAwait(false);
+        return body.ToArray();
+    }
+}
