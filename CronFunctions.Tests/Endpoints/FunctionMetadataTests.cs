@@ -36,6 +36,26 @@ public sealed class FunctionMetadataTests
         Assert.Equal(route, JobCatalog.All.Single(j => j.FunctionName == function).Route);
     }
 
+    [Theory]
+    [InlineData("Runs", "cron/runs")]
+    [InlineData("RunById", "cron/runs/{runId}")]
+    [InlineData("Health", "health")]
+    public void OperatorFunction_IsAnAnonymousHttpTriggerOnItsRoute(string function, string route)
+    {
+        var entry = Metadata().EnumerateArray().Single(f => f.GetProperty("name").GetString() == function);
+        var trigger = entry.GetProperty("bindings").EnumerateArray().Single(b => b.GetProperty("type").GetString() == "httpTrigger");
+
+        Assert.Equal(route, trigger.GetProperty("route").GetString());
+        Assert.Equal("Anonymous", trigger.GetProperty("authLevel").GetString()); // the token (runs) or nothing secret (health)
+        Assert.Equal(AllMethods.Order(), trigger.GetProperty("methods").EnumerateArray().Select(m => m.GetString()).Order());
+    }
+
+    [Fact]
+    public void Metadata_HasExactlyTheNineFunctions() =>
+        Assert.Equal(
+            ["CheckCurrent", "EeRecent", "Health", "ModerationImages", "MopRecent", "PartiesImport", "RunById", "Runs", "SopnParse"],
+            Metadata().EnumerateArray().Select(f => f.GetProperty("name").GetString()).Order(StringComparer.Ordinal));
+
     [Fact]
     public void Metadata_HasEveryCatalogJob_AsItsOwnFunction()
     {
