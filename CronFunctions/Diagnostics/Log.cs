@@ -56,6 +56,9 @@ internal static partial class Log
     [LoggerMessage(2006, LogLevel.Warning, "Lock write for run {RunId} of {Job} failed (attempt {Attempt}); retrying in {DelaySeconds}s")]
     public static partial void LockWriteRetrying(ILogger logger, Exception exception, string job, string runId, int attempt, double delaySeconds);
 
+    [LoggerMessage(2007, LogLevel.Error, "Lock write for run {RunId} of {Job} failed {Attempts} times; giving up, the lock will be taken over at its deadline {Deadline:O}")]
+    public static partial void LockWriteGaveUp(ILogger logger, Exception exception, string job, string runId, int attempts, DateTimeOffset deadline);
+
     [LoggerMessage(2004, LogLevel.Information, "Created lock blob {Container}/{Blob}")]
     public static partial void LockBlobCreated(ILogger logger, string container, string blob);
 

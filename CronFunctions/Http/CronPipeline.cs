@@ -126,7 +126,7 @@ internal sealed class CronPipeline(
                 : (StatusCodes.Status500InternalServerError, "The job could not be started.");
             Log.RunnerFailed(logger, ex, job.Name, lease.RunId, runner.Kind, message);
             history.Add(record with { Decision = RunRecord.Failed, Reason = "runner_failed", HttpStatus = status, Error = message });
-            await ReleaseQuietlyAsync(lease, new RunOutcome("FailedToStart", null, TimeSpan.Zero, [message])).ConfigureAwait(false);
+            await ReleaseAfterFailedStartAsync(lease, new RunOutcome("FailedToStart", null, TimeSpan.Zero, [message])).ConfigureAwait(false);
             return new CronResult(status, CronResponse.ServerError(job.Name, message));
         }
 
@@ -175,9 +175,15 @@ internal sealed class CronPipeline(
                 await write(CancellationToken.None).ConfigureAwait(false);
                 return;
             }
-            catch (Exception ex) when (ex is LockUnavailableException or Azure.RequestFailedException or AggregateException or TimeoutException
-                && timeProvider.GetUtcNow() + delay < lease.Deadline)
+            catch (Exception ex) when (ex is LockUnavailableException or Azure.RequestFailedException or AggregateException or TimeoutException)
             {
+                if (timeProvider.GetUtcNow() + delay >= lease.Deadline)
+                {
+                    // Past the deadline the lock is taken over anyway; say so rather than fail silently.
+                    Log.LockWriteGaveUp(logger, ex, lease.JobName, lease.RunId, attempt, lease.Deadline);
+                    return;
+                }
+
                 Log.LockWriteRetrying(logger, ex, lease.JobName, lease.RunId, attempt, delay.TotalSeconds);
                 await Task.Delay(delay, CancellationToken.None).ConfigureAwait(false); // real time: waiting out an outage
                 delay = TimeSpan.FromSeconds(Math.Min(delay.TotalSeconds * 2, 60));
@@ -185,7 +191,8 @@ internal sealed class CronPipeline(
         }
     }
 
-    private static async Task ReleaseQuietlyAsync(JobLease lease, RunOutcome outcome)
+    /// <summary>Gives the lock back after a failed start: at once if storage answers, else by retries in the background.</summary>
+    private async Task ReleaseAfterFailedStartAsync(JobLease lease, RunOutcome outcome)
     {
         try
         {
@@ -193,8 +200,8 @@ internal sealed class CronPipeline(
         }
         catch (LockUnavailableException)
         {
-            // Logged by the lease. Its record still says "starting", so the lock is held until the run's deadline:
-            // a blocked job is recoverable, a second concurrent run is not.
+            // Logged by the lease. Until a retry succeeds the record says "starting": busy, never a second run.
+            _ = Task.Run(() => RetryUntilDeadlineAsync(lease, ct => lease.ReleaseAsync(outcome, ct)), CancellationToken.None);
         }
     }
 
