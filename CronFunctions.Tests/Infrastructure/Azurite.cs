@@ -80,6 +80,25 @@ public sealed class AzuriteInstance : IAsyncDisposable
         throw new TimeoutException($"Azurite did not listen on port {Port} within 30 s.");
     }
 
+    /// <summary>
+    /// Waits until Azurite has saved its database after <paramref name="after"/> (it keeps blob metadata, leases
+    /// included, in a LokiJS file saved every 5 s while dirty), so a stop right after loses nothing acknowledged.
+    /// </summary>
+    public async Task WaitForSaveAsync(DateTime after)
+    {
+        var file = Path.Combine(_dataDirectory, "__azurite_db_blob__.json");
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!(File.Exists(file) && File.GetLastWriteTimeUtc(file) > after))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Azurite did not save {file} within 20 s.");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
     public async Task StopAsync()
     {
         if (_process is { HasExited: false })

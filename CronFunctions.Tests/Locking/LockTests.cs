@@ -269,14 +269,19 @@ public sealed class LockTests(AzuriteFixture azurite) : IDisposable
     public async Task ReleaseFailingDuringAnOutage_IsRetried_UntilTheStoreIsBack()
     {
         await using var storage = await AzuriteInstance.StartAsync();
-        _backend.Mode = "sleep 8";
+        _backend.Mode = "sleep 8"; // outlives Azurite's next save (≤ 5 s), so the run ends while storage is down
         await using var app = new TestApp(storage.ConnectionString, _backend.Directory, _container);
         Assert.Equal("started", (await app.PostAsync(JobCatalog.SopnParse)).Str("status"));
+        var started = DateTime.UtcNow;
 
-        await Task.Delay(TimeSpan.FromSeconds(6)); // Azurite persists its state every 5 s: let it save the lease
+        await storage.WaitForSaveAsync(started); // Azurite persists every 5 s: let it save the lease before it dies
         await storage.StopAsync();
-        await Task.Delay(TimeSpan.FromSeconds(4)); // the run ends (8 s) and its release fails
-        Assert.Contains(app.Logs.GetSnapshot(), r => r.Id.Id == 2006);
+        while (!app.Logs.GetSnapshot().Any(r => r.Id.Id == 2006))
+        {
+            Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(30), "the release never failed");
+            await Task.Delay(100); // the run ends (8 s) and its release fails
+        }
+
         await storage.StartAgainAsync();
         await app.WaitForRunsAsync(); // the watcher ends once a retry released the lock
 
