@@ -11,9 +11,10 @@ namespace CronFunctions.Runners.Local;
 
 /// <summary>
 /// Runs <c>python manage.py &lt;args&gt;</c> as a child process of the app: argv list, no shell; stdout and stderr
-/// drained line by line into the logs; killed with its whole tree at the job's maximum runtime; low-priority jobs
-/// run under <c>nice</c>/<c>ionice</c> where present. Reports the end of each run through
-/// <see cref="RunRequest.OnEnded"/>, and answers liveness for processes on this host by pid and start time.
+/// drained line by line into the logs; the job leads its own process group (<c>setsid</c>), which is killed when the
+/// job exits and at its maximum runtime; low-priority jobs run under <c>nice</c>/<c>ionice</c> where present. Reports
+/// the end of each run through <see cref="RunRequest.OnEnded"/>, and answers liveness for processes on this host by
+/// pid, start time and process group.
 /// </summary>
 internal sealed class LocalProcessRunner(
     IOptions<LocalRunnerOptions> options,
@@ -89,7 +90,23 @@ internal sealed class LocalProcessRunner(
             Pid: pid,
             ProcessStartTicks: TryGetStartTicks(process));
 
-        _watchers[request.RunId] = Task.Run(() => WatchAsync(request, process, tail, started), CancellationToken.None);
+        // Registered before the watch starts, so a run that ends at once is never left behind in the table.
+        var watched = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _watchers[request.RunId] = watched.Task;
+        _ = Task.Run(
+            async () =>
+            {
+                try
+                {
+                    await WatchAsync(request, process, tail, started).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _watchers.TryRemove(request.RunId, out _);
+                    watched.TrySetResult();
+                }
+            },
+            CancellationToken.None);
         return Task.FromResult(handle);
     }
 
@@ -306,7 +323,6 @@ internal sealed class LocalProcessRunner(
         finally
         {
             process.Dispose();
-            _watchers.TryRemove(request.RunId, out _);
         }
     }
 
