@@ -285,28 +285,43 @@ internal sealed class RunHistory : BackgroundService
         return records;
     }
 
-    /// <summary>Folds each <c>ended</c> record into the <c>started</c> record of the same run.</summary>
-    private static List<RunRecord> Merge(List<RunRecord> records)
+    /// <summary>
+    /// Folds each <c>ended</c> record into the record of the same run, whichever was written first (a quick run's end
+    /// can be queued before its start is, and a takeover on another instance writes whenever it happens).
+    /// </summary>
+    internal static List<RunRecord> Merge(List<RunRecord> records)
     {
-        var byId = new Dictionary<string, int>(StringComparer.Ordinal);
         var merged = new List<RunRecord>(records.Count);
+        var byId = new Dictionary<string, int>(StringComparer.Ordinal);
+        var endings = new Dictionary<string, RunRecord>(StringComparer.Ordinal);
         foreach (var record in records)
         {
-            if (record.Decision == RunRecord.Finished && byId.TryGetValue(record.Id, out var index))
+            if (record.Decision == RunRecord.Finished)
             {
-                merged[index] = merged[index] with
-                {
-                    Ended = record.Ended ?? record.Time,
-                    Outcome = record.Outcome,
-                    ExitCode = record.ExitCode,
-                    DurationSeconds = record.DurationSeconds,
-                    LastLines = record.LastLines,
-                };
+                endings[record.Id] = record;
+            }
+            else if (byId.TryAdd(record.Id, merged.Count))
+            {
+                merged.Add(record);
+            }
+        }
+
+        foreach (var (id, end) in endings)
+        {
+            if (!byId.TryGetValue(id, out var index))
+            {
+                merged.Add(end); // the run started in a record we don't have (another hour, or never written)
                 continue;
             }
 
-            byId.TryAdd(record.Id, merged.Count);
-            merged.Add(record);
+            merged[index] = merged[index] with
+            {
+                Ended = end.Ended ?? end.Time,
+                Outcome = end.Outcome,
+                ExitCode = end.ExitCode,
+                DurationSeconds = end.DurationSeconds,
+                LastLines = end.LastLines,
+            };
         }
 
         return merged;
