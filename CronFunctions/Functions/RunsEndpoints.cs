@@ -3,6 +3,7 @@ using CronFunctions.Diagnostics;
 using CronFunctions.Http;
 using CronFunctions.Jobs;
 using CronFunctions.Runs;
+using CronFunctions.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
@@ -49,7 +50,7 @@ internal sealed class RunsEndpoints(RequestGate gate, RunHistory history, ILogge
             var runs = await history.ListAsync(job.Count == 1 ? job[0] : null, limit, cancellationToken).ConfigureAwait(false);
             return CronResult.Json(StatusCodes.Status200OK, new RunList(runs, runs.Count, job.Count == 1 ? job[0] : null), RunJsonContext.Default.RunList);
         }
-        catch (Exception ex) when (ex is Azure.RequestFailedException or AggregateException or TimeoutException)
+        catch (Exception ex) when (StorageFailure.Is(ex))
         {
             return Unavailable(ex, "list");
         }
@@ -79,7 +80,7 @@ internal sealed class RunsEndpoints(RequestGate gate, RunHistory history, ILogge
                 ? new CronResult(StatusCodes.Status404NotFound, CronResponse.ClientError($"No run {runId}."))
                 : CronResult.Json(StatusCodes.Status200OK, run, RunJsonContext.Default.RunRecord);
         }
-        catch (Exception ex) when (ex is Azure.RequestFailedException or AggregateException or TimeoutException)
+        catch (Exception ex) when (StorageFailure.Is(ex))
         {
             return Unavailable(ex, "get");
         }

@@ -1,6 +1,6 @@
-using Azure;
 using Azure.Storage.Blobs;
 using CronFunctions.Security;
+using CronFunctions.Storage;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace CronFunctions.Health;
@@ -15,8 +15,7 @@ internal sealed class StorageHealthCheck(BlobServiceClient storage, Locking.Blob
             await storage.GetBlobContainerClient(jobLock.ContainerName).ExistsAsync(cancellationToken).ConfigureAwait(false);
             return HealthCheckResult.Healthy("The lock store is reachable.");
         }
-        catch (Exception ex) when (ex is RequestFailedException or AggregateException or TimeoutException or HttpRequestException
-            or OperationCanceledException)
+        catch (Exception ex) when (StorageFailure.Is(ex) || ex is OperationCanceledException)
         {
             // The exception goes to the health report's log, not to the caller.
             return HealthCheckResult.Unhealthy("The lock store is unreachable.", ex);

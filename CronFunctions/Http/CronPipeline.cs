@@ -3,6 +3,7 @@ using CronFunctions.Jobs;
 using CronFunctions.Locking;
 using CronFunctions.Runners;
 using CronFunctions.Runs;
+using CronFunctions.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Logging;
@@ -134,7 +135,7 @@ internal sealed class CronPipeline(
         {
             await lease.MarkRunningAsync(handle, CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is Azure.RequestFailedException or AggregateException or TimeoutException)
+        catch (Exception ex) when (StorageFailure.Is(ex))
         {
             // The run is going and the lease is held: until the handle is written it is reported busy (never run
             // twice), and it would stay so until its deadline; keep trying in the background.
@@ -175,7 +176,7 @@ internal sealed class CronPipeline(
                 await write(CancellationToken.None).ConfigureAwait(false);
                 return;
             }
-            catch (Exception ex) when (ex is LockUnavailableException or Azure.RequestFailedException or AggregateException or TimeoutException)
+            catch (Exception ex) when (ex is LockUnavailableException || StorageFailure.Is(ex))
             {
                 if (timeProvider.GetUtcNow() + delay >= lease.Deadline)
                 {

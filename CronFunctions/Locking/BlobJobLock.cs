@@ -6,6 +6,7 @@ using CronFunctions.Diagnostics;
 using CronFunctions.Jobs;
 using CronFunctions.Runners;
 using CronFunctions.Runs;
+using CronFunctions.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -250,7 +251,7 @@ internal sealed class BlobJobLock(
     }
 
     private static bool IsStorageFailure(Exception ex, CancellationToken cancellationToken) =>
-        ex is RequestFailedException or AggregateException or HttpRequestException or TimeoutException
+        StorageFailure.Is(ex)
         || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested);
 
     private sealed record HolderVerdict(string Reason, string Outcome, bool RunEnded = false)

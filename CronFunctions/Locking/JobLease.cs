@@ -6,6 +6,7 @@ using Azure.Storage.Blobs.Specialized;
 using CronFunctions.Diagnostics;
 using CronFunctions.Jobs;
 using CronFunctions.Runners;
+using CronFunctions.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace CronFunctions.Locking;
@@ -100,7 +101,7 @@ internal sealed class JobLease
                 Log.LockLostBeforeRelease(_logger, JobName, RunId);
             }
         }
-        catch (Exception ex) when (ex is RequestFailedException or AggregateException or TimeoutException)
+        catch (Exception ex) when (StorageFailure.Is(ex))
         {
             Log.LockReleaseFailed(_logger, ex, JobName, RunId);
             throw new LockUnavailableException($"The lock of {JobName} could not be released.", ex);

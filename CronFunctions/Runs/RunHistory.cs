@@ -7,6 +7,7 @@ using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
 using CronFunctions.Diagnostics;
+using CronFunctions.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -87,7 +88,7 @@ internal sealed class RunHistory : BackgroundService
                         written += count;
                     }
                 }
-                catch (Exception ex) when (ex is RequestFailedException or AggregateException or TimeoutException or HttpRequestException)
+                catch (Exception ex) when (StorageFailure.Is(ex))
                 {
                     // Keep what was not written (only that: no record is stored twice) for the next flush.
                     Log.RunRecordsNotWritten(_logger, ex, records.Count - written, group.Key);
