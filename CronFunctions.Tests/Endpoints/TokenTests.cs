@@ -7,7 +7,7 @@ namespace CronFunctions.Tests.Endpoints;
 [Collection(AzuriteCollection.Name)]
 public sealed class TokenTests(AzuriteFixture azurite) : AppTest(azurite)
 {
-    private const string Secondary = "rotation-token-9876543210";
+    private const string Secondary = "rotation-token-9876543210-zyxwvutsrq";
 
     protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["ERIFY_CRON_TOKEN_SECONDARY"] = Secondary };
 

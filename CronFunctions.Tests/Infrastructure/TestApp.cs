@@ -28,7 +28,7 @@ internal sealed record EndpointResponse(int Status, JsonElement Body, IHeaderDic
 /// </summary>
 internal sealed class TestApp : IAsyncDisposable
 {
-    public const string Token = "test-token-0123456789abcdef";
+    public const string Token = "test-token-0123456789abcdef-0123456789";
 
     private readonly ServiceProvider _services;
     private readonly System.Collections.Concurrent.ConcurrentBag<int> _startedPids = [];

@@ -10,7 +10,7 @@ namespace CronFunctions.Tests.Operations;
 [Collection(AzuriteCollection.Name)]
 public sealed class RunsApiTests(AzuriteFixture azurite) : AppTest(azurite)
 {
-    private const string SecondaryToken = "secondary-token-abcdef123456";
+    private const string SecondaryToken = "secondary-token-abcdef123456-987654321";
 
     protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
     {

@@ -38,8 +38,11 @@ internal static partial class Log
     [LoggerMessage(1009, LogLevel.Information, "Run {RunId} of {Job} ended: {Outcome} (exit code {ExitCode}) after {DurationSeconds:F1}s")]
     public static partial void RunEnded(ILogger logger, string job, string runId, string outcome, int? exitCode, double durationSeconds);
 
-    [LoggerMessage(1100, LogLevel.Error, "No bearer token is configured ({Setting}): every call is refused")]
+    [LoggerMessage(1100, LogLevel.Error, "No usable bearer token is configured ({Setting}): every call is refused")]
     public static partial void TokenNotConfigured(ILogger logger, string setting);
+
+    [LoggerMessage(1101, LogLevel.Error, "Token setting {Setting} is not used: {Problem}")]
+    public static partial void TokenSettingUnusable(ILogger logger, string setting, string problem);
 
     [LoggerMessage(2000, LogLevel.Information, "Lock for {Job} taken over from run {PreviousRunId} ({Reason})")]
     public static partial void LockTakenOver(ILogger logger, string job, string? previousRunId, string reason);

@@ -37,7 +37,7 @@ internal sealed class HealthEndpoint(RequestGate gate, HealthCheckService health
             report.Status.ToString(),
             report.Entries.ToDictionary(e => e.Key, e => new HealthCheckBody(e.Value.Status.ToString(), e.Value.Description, Math.Round(e.Value.Duration.TotalMilliseconds, 1))),
             typeof(HealthEndpoint).Assembly.GetName().Version?.ToString());
-        var status = report.Status == HealthStatus.Healthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
+        var status = report.Status == HealthStatus.Unhealthy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK;
         return CronResult.Json(status, body, HealthJsonContext.Default.HealthReportBody);
     }
 }

@@ -23,11 +23,18 @@ internal sealed class StorageHealthCheck(BlobServiceClient storage, Locking.Blob
     }
 }
 
-/// <summary>A bearer token is configured (without one every call is refused). Says nothing about the token itself.</summary>
+/// <summary>
+/// A usable bearer token is configured (without one every call is refused); a configured but unusable setting (an
+/// unresolved Key Vault reference, too short) is named with the reason. Says nothing about the tokens themselves.
+/// </summary>
 internal sealed class TokenHealthCheck(BearerTokenValidator tokens) : IHealthCheck
 {
-    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        Task.FromResult(tokens.IsConfigured
-            ? HealthCheckResult.Healthy("A bearer token is configured.")
-            : HealthCheckResult.Unhealthy($"No bearer token is configured ({TokenOptions.TokenSetting}): every call is refused."));
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var problems = string.Join("; ", tokens.Problems.Select(p => $"{p.Setting}: {TokenRules.Describe(p.Problem)}"));
+        return Task.FromResult(
+            !tokens.IsConfigured ? HealthCheckResult.Unhealthy($"No usable bearer token is configured ({problems}): every call is refused.")
+            : problems.Length > 0 ? HealthCheckResult.Degraded($"A bearer token is configured, but {problems}.")
+            : HealthCheckResult.Healthy("A bearer token is configured."));
+    }
 }

@@ -19,32 +19,62 @@ internal enum TokenCheck
 
 /// <summary>
 /// Checks <c>Authorization: Bearer &lt;token&gt;</c> against the configured tokens in constant time. Both sides are
-/// hashed to SHA-256 first so the comparison takes the same time whatever the lengths. Fails closed: with no
-/// token configured every request is refused and an error is logged. The presented token is never logged.
+/// hashed to SHA-256 first so the comparison takes the same time whatever the lengths. Fails closed: a setting that
+/// is empty, shorter than <see cref="TokenOptions.MinimumLength"/> or an unresolved Key Vault reference counts as no
+/// token, and with no usable token every request is refused and an error is logged. No token is ever logged.
 /// </summary>
 internal sealed class BearerTokenValidator
 {
     private const string Scheme = "Bearer";
+    private static readonly TimeSpan NotConfiguredLogInterval = TimeSpan.FromMinutes(5);
 
     private readonly byte[][] _acceptedHashes;
     private readonly ILogger<BearerTokenValidator> _logger;
+    private readonly TimeProvider _timeProvider;
+    private long _lastNotConfiguredLog;
 
-    public BearerTokenValidator(IOptions<TokenOptions> options, ILogger<BearerTokenValidator> logger)
+    public BearerTokenValidator(IOptions<TokenOptions> options, TimeProvider timeProvider, ILogger<BearerTokenValidator> logger)
     {
         _logger = logger;
-        _acceptedHashes = new[] { options.Value.Token, options.Value.SecondaryToken }
-            .Where(t => !string.IsNullOrWhiteSpace(t))
-            .Select(t => Hash(t!.Trim()))
-            .ToArray();
+        _timeProvider = timeProvider;
+        var settings = new[] { (TokenOptions.TokenSetting, options.Value.Token), (TokenOptions.SecondaryTokenSetting, options.Value.SecondaryToken) };
+        var problems = new List<(string Setting, TokenProblem Problem)>();
+        var accepted = new List<byte[]>();
+        foreach (var (setting, value) in settings)
+        {
+            var problem = TokenRules.Judge(value);
+            if (problem == TokenProblem.None)
+            {
+                accepted.Add(Hash(value.AsSpan().Trim()));
+            }
+            else if (problem != TokenProblem.Missing || setting == TokenOptions.TokenSetting)
+            {
+                // An absent rotation token is normal; anything else configured but unusable is an operator's error.
+                problems.Add((setting, problem));
+                Log.TokenSettingUnusable(logger, setting, TokenRules.Describe(problem));
+            }
+        }
+
+        _acceptedHashes = [.. accepted];
+        Problems = problems;
+        if (!IsConfigured)
+        {
+            Log.TokenNotConfigured(logger, TokenOptions.TokenSetting);
+            _lastNotConfiguredLog = timeProvider.GetTimestamp();
+        }
     }
 
+    /// <summary>Whether at least one usable token is configured (else every call is refused).</summary>
     public bool IsConfigured => _acceptedHashes.Length > 0;
+
+    /// <summary>Configured token settings that are not used, and why (for health; never the values).</summary>
+    public IReadOnlyList<(string Setting, TokenProblem Problem)> Problems { get; }
 
     public TokenCheck Check(HttpRequest request)
     {
         if (!IsConfigured)
         {
-            Log.TokenNotConfigured(_logger, TokenOptions.TokenSetting);
+            LogNotConfiguredNowAndThen();
             return TokenCheck.NotConfigured;
         }
 
@@ -83,6 +113,17 @@ internal sealed class BearerTokenValidator
         }
 
         return match ? TokenCheck.Accepted : TokenCheck.Invalid;
+    }
+
+    /// <summary>The fail-closed error again, at most every few minutes: loud enough to notice, never a flood.</summary>
+    private void LogNotConfiguredNowAndThen()
+    {
+        var last = Interlocked.Read(ref _lastNotConfiguredLog);
+        if (_timeProvider.GetElapsedTime(last) >= NotConfiguredLogInterval
+            && Interlocked.CompareExchange(ref _lastNotConfiguredLog, _timeProvider.GetTimestamp(), last) == last)
+        {
+            Log.TokenNotConfigured(_logger, TokenOptions.TokenSetting);
+        }
     }
 
     private static byte[] Hash(ReadOnlySpan<char> token)

@@ -15,7 +15,7 @@ namespace CronFunctions.Bench.Infrastructure;
 /// </summary>
 internal sealed class BenchApp : IAsyncDisposable
 {
-    public const string Token = "bench-token-0123456789abcdef";
+    public const string Token = "bench-token-0123456789abcdef-0123456789";
     public const string GoodAuthorization = "Bearer " + Token;
     public const string BadAuthorization = "Bearer not-the-token";
 
