@@ -82,9 +82,14 @@ public static class CronFunctionsRegistration
 
             return BlobServiceClientFactory.Create(configuration, blobOptions);
         });
-        services.AddSingleton(sp => sp.GetRequiredService<BlobServiceClient>()
-            .GetBlobContainerClient(sp.GetRequiredService<IOptions<LockOptions>>().Value.ContainerName));
-        services.AddSingleton<BlobJobLock>();
+        services.TryAddSingleton<ILockClock, StorageClock>();
+        services.AddSingleton(sp => new LockStore(
+            sp.GetRequiredService<BlobServiceClient>().GetBlobContainerClient(sp.GetRequiredService<IOptions<LockOptions>>().Value.ContainerName),
+            sp.GetRequiredService<ILockClock>(),
+            sp.GetRequiredService<ILogger<LockStore>>()));
+        services.AddSingleton<JobLock>();
+        services.AddSingleton<RunSupervisor>();
+        services.AddHostedService(sp => sp.GetRequiredService<RunSupervisor>());
 
         services.AddOptions<LocalRunnerOptions>().BindConfiguration(LocalRunnerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<LocalProcessRunner>();
@@ -97,7 +102,12 @@ public static class CronFunctionsRegistration
         services.AddHostedService(sp => sp.GetRequiredService<RunHistory>());
 
         services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ClientAddressOptions>().BindConfiguration(ClientAddressOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddMetrics();
         services.AddSingleton<ClientRateLimiter>();
+        services.AddSingleton<ClientAddress>();
+        services.AddSingleton<RefusalCounter>();
+        services.AddHostedService(sp => sp.GetRequiredService<RefusalCounter>());
         services.AddSingleton<RequestGate>();
 
         services.AddHealthChecks()

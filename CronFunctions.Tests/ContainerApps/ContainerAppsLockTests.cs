@@ -27,6 +27,7 @@ public sealed class ContainerAppsLockTests(AzuriteFixture azurite) : IAsyncLifet
             ["Cron:ContainerApps:ResourceGroup"] = FakeArm.ResourceGroup,
             ["Cron:ContainerApps:JobName"] = FakeArm.JobName,
             ["Cron:ContainerApps:ResourceManagerEndpoint"] = _arm.Endpoint.ToString(),
+            ["Cron:ContainerApps:StatusPollInterval"] = "00:00:01",
         };
         _app = new TestApp(azurite.ConnectionString, _backend.Directory, TestApp.NewContainerName(), settings, services: s =>
         {
@@ -58,6 +59,7 @@ public sealed class ContainerAppsLockTests(AzuriteFixture azurite) : IAsyncLifet
         Assert.Single(_arm.Posts);
 
         _arm.SetExecutionStatus(execution!, "Succeeded");
+        await _app.WaitForRunsAsync(); // its owner sees the execution end, records it and frees the lock
         var next = await _app.PostAsync(JobCatalog.PartiesImport, "?force=true");
 
         Assert.Equal("started", next.Str("status"));

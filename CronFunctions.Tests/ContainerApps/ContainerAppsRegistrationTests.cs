@@ -40,7 +40,7 @@ public sealed class ContainerAppsRegistrationTests
     {
         using var provider = Build([]);
         var runner = provider.GetRequiredKeyedService<IJobRunner>("containerapp");
-        var request = new RunRequest("run-1", JobCatalog.EeRecent, JobCatalog.EeRecent.Arguments, DateTimeOffset.UtcNow, TimeSpan.FromHours(1), _ => Task.CompletedTask);
+        var request = new RunRequest("run-1", JobCatalog.EeRecent, JobCatalog.EeRecent.Arguments, DateTimeOffset.UtcNow, TimeSpan.FromHours(1), LifelineDeadline: 0);
 
         var error = await Assert.ThrowsAsync<RunnerException>(() => runner.StartAsync(request, CancellationToken.None));
 
@@ -59,7 +59,7 @@ public sealed class ContainerAppsRegistrationTests
             ["Cron:ContainerApps:ResourceGroup"] = "rg",
         });
         var runner = provider.GetRequiredKeyedService<IJobRunner>("containerapp");
-        var request = new RunRequest("run-1", JobCatalog.MopRecent, JobCatalog.MopRecent.Arguments, DateTimeOffset.UtcNow, TimeSpan.FromHours(1), _ => Task.CompletedTask);
+        var request = new RunRequest("run-1", JobCatalog.MopRecent, JobCatalog.MopRecent.Arguments, DateTimeOffset.UtcNow, TimeSpan.FromHours(1), LifelineDeadline: 0);
 
         var error = await Assert.ThrowsAsync<RunnerException>(() => runner.StartAsync(request, CancellationToken.None));
 

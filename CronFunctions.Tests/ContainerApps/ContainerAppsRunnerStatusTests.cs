@@ -1,4 +1,6 @@
+using CronFunctions.Jobs;
 using CronFunctions.Runners;
+using CronFunctions.Runs;
 using CronFunctions.Runners.ContainerApps;
 
 namespace CronFunctions.Tests.ContainerApps;
@@ -20,15 +22,15 @@ public sealed class ContainerAppsRunnerStatusTests : IAsyncLifetime
     [InlineData("Degraded", "Ended", "Degraded")]
     [InlineData("Unknown", "Unknown", null)]
     [InlineData("SomethingNew", "Unknown", null)]
-    public async Task GetStatusAsync_MapsTheExecutionStatus(string executionStatus, string expected, string? outcome)
+    public async Task ProbeAsync_MapsTheExecutionStatus(string executionStatus, string expected, string? outcome)
     {
         var harness = new RunnerHarness(_arm);
         var name = _arm.AddExecution(null, executionStatus);
 
-        var status = await harness.Runner.GetStatusAsync(Handle(name), CancellationToken.None);
+        var status = await Probe(harness, Handle(name));
 
-        Assert.Equal(Enum.Parse<RunLiveness>(expected), status.Liveness);
-        Assert.Equal(outcome, status.Outcome);
+        Assert.Equal(expected, status.GetType().Name);
+        Assert.Equal(outcome, (status as RunProbe.Ended)?.Outcome);
         var get = Assert.Single(_arm.Requests);
         Assert.Equal(("GET", $"{FakeArm.JobPath}/executions/{name}"), (get.Method, get.Path));
         Assert.Equal("Bearer " + FakeArm.Token, get.Authorization);
@@ -36,14 +38,24 @@ public sealed class ContainerAppsRunnerStatusTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task GetStatusAsync_ExecutionGone_IsEndedAsNotFound()
+    public async Task ProbeAsync_ExecutionGone_IsEndedAsNotFound_OnceTheRunIsOld()
     {
         var harness = new RunnerHarness(_arm);
 
-        var status = await harness.Runner.GetStatusAsync(Handle("cron-job-gone"), CancellationToken.None);
+        var status = await Probe(harness, Handle("cron-job-gone"));
 
-        Assert.Equal(new RunStatus(RunLiveness.Ended, "NotFound"), status);
+        Assert.Equal("NotFound", Assert.IsType<RunProbe.Ended>(status).Outcome);
         Assert.Single(harness.Records(3031));
+    }
+
+    [Fact]
+    public async Task ProbeAsync_ExecutionGone_IsUnknown_RightAfterTheStart()
+    {
+        var harness = new RunnerHarness(_arm);
+
+        var status = await Probe(harness, Handle("cron-job-not-listed-yet"), attemptedAgo: TimeSpan.FromSeconds(10));
+
+        Assert.IsType<RunProbe.Unknown>(status);
     }
 
     [Theory]
@@ -51,7 +63,7 @@ public sealed class ContainerAppsRunnerStatusTests : IAsyncLifetime
     [InlineData(503)]
     [InlineData(403)]
     [InlineData(429)]
-    public async Task GetStatusAsync_ArmError_IsUnknown_NeverEnded(int armStatus)
+    public async Task ProbeAsync_ArmError_IsUnknown_NeverEnded(int armStatus)
     {
         var harness = new RunnerHarness(_arm);
         var name = _arm.AddExecution(null, "Succeeded");
@@ -61,15 +73,15 @@ public sealed class ContainerAppsRunnerStatusTests : IAsyncLifetime
             return true;
         };
 
-        var status = await harness.Runner.GetStatusAsync(Handle(name), CancellationToken.None);
+        var status = await Probe(harness, Handle(name));
 
-        Assert.Equal(RunLiveness.Unknown, status.Liveness);
+        Assert.IsType<RunProbe.Unknown>(status);
         Assert.Equal("req-status", Assert.Single(harness.Records(3032)).GetStructuredStateValue("RequestId"));
         Assert.DoesNotContain(FakeArm.Token, harness.AllLogText(), StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task GetStatusAsync_ConnectionDropped_IsUnknown()
+    public async Task ProbeAsync_ConnectionDropped_IsUnknown()
     {
         var harness = new RunnerHarness(_arm);
         var name = _arm.AddExecution(null, "Succeeded");
@@ -79,14 +91,14 @@ public sealed class ContainerAppsRunnerStatusTests : IAsyncLifetime
             return Task.FromResult(true);
         };
 
-        var status = await harness.Runner.GetStatusAsync(Handle(name), CancellationToken.None);
+        var status = await Probe(harness, Handle(name));
 
-        Assert.Equal(RunLiveness.Unknown, status.Liveness);
+        Assert.IsType<RunProbe.Unknown>(status);
         Assert.Single(harness.Records(3034));
     }
 
     [Fact]
-    public async Task GetStatusAsync_ReadsAreRetried()
+    public async Task ProbeAsync_ReadsAreRetried()
     {
         var harness = new RunnerHarness(_arm, o => o.MaxReadRetries = 2);
         var name = _arm.AddExecution(null, "Running");
@@ -102,9 +114,9 @@ public sealed class ContainerAppsRunnerStatusTests : IAsyncLifetime
             return true;
         };
 
-        var status = await harness.Runner.GetStatusAsync(Handle(name), CancellationToken.None);
+        var status = await Probe(harness, Handle(name));
 
-        Assert.Equal(RunLiveness.Alive, status.Liveness);
+        Assert.IsType<RunProbe.Alive>(status);
         Assert.Equal(2, _arm.Requests.Count);
     }
 
@@ -113,28 +125,34 @@ public sealed class ContainerAppsRunnerStatusTests : IAsyncLifetime
     [InlineData("containerapp", "12345")]
     [InlineData("containerapp", "/subscriptions/not-a-guid/resourceGroups/rg-cron/providers/Microsoft.App/jobs/cron-job/executions/x")]
     [InlineData("containerapp", "/subscriptions/0b5c8a3e-1111-4222-8333-944444444444/resourceGroups/rg-cron/providers/Microsoft.App/jobs/cron-job/executions/../../other")]
-    public async Task GetStatusAsync_HandleThatIsNotOurs_IsUnknown_WithoutACall(string runner, string id)
+    public async Task ProbeAsync_HandleThatIsNotOurs_IsUnknown_WithoutACall(string runner, string id)
     {
         var harness = new RunnerHarness(_arm);
 
-        var status = await harness.Runner.GetStatusAsync(new RunHandle(runner, id), CancellationToken.None);
+        var status = await Probe(harness, new RunHandle(runner, id));
 
-        Assert.Equal(RunLiveness.Unknown, status.Liveness);
+        Assert.IsType<RunProbe.Unknown>(status);
         Assert.Empty(_arm.Requests);
         Assert.Single(harness.Records(3033));
     }
 
     [Fact]
-    public async Task GetStatusAsync_OnAnotherInstance_NeedsOnlyTheHandle()
+    public async Task ProbeAsync_OnAnotherInstance_NeedsOnlyTheHandle()
     {
         // The lock may ask from another app instance, whose settings name a different job.
         var starter = new RunnerHarness(_arm);
-        var handle = await starter.Runner.StartAsync(starter.Request(), CancellationToken.None);
+        var handle = await starter.StartAsync(RunnerHarness.Request());
         var elsewhere = new RunnerHarness(_arm, o => { o.JobName = "another-job"; o.ResourceGroup = "another-rg"; });
 
-        var status = await elsewhere.Runner.GetStatusAsync(handle, CancellationToken.None);
+        var status = await Probe(elsewhere, handle);
 
-        Assert.Equal(RunLiveness.Alive, status.Liveness);
+        Assert.IsType<RunProbe.Alive>(status);
+    }
+
+    private static Task<RunProbe> Probe(RunnerHarness harness, RunHandle handle, TimeSpan? attemptedAgo = null)
+    {
+        var now = DateTimeOffset.UtcNow;
+        return harness.Runner.ProbeAsync(JobCatalog.EeRecent, "run-1", handle, now - (attemptedAgo ?? TimeSpan.FromHours(1)), now, CancellationToken.None);
     }
 
     private static RunHandle Handle(string execution) => new(

@@ -65,7 +65,33 @@ internal sealed partial class FakeArm : IAsyncDisposable
         }
     }
 
-    public IReadOnlyList<RecordedRequest> Posts => Requests.Where(r => r.Method == "POST").ToList();
+    /// <summary>The start requests (not stops).</summary>
+    public IReadOnlyList<RecordedRequest> Posts => Requests.Where(r => r.Method == "POST" && r.Path.EndsWith("/start", StringComparison.Ordinal)).ToList();
+
+    public IReadOnlyList<RecordedRequest> Stops => Requests.Where(r => r.Method == "POST" && r.Path.EndsWith("/stop", StringComparison.Ordinal)).ToList();
+
+    /// <summary>Executions ARM does not show yet (a new execution can take a moment to be listed or read).</summary>
+    public HashSet<string> Hidden { get; } = [];
+
+    /// <summary>How many executions are Running or Processing now.</summary>
+    public int RunningCount
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return _executions.Count(e => e["properties"]!["status"]!.GetValue<string>() is "Running" or "Processing");
+            }
+        }
+    }
+
+    public string StatusOf(string name)
+    {
+        lock (_sync)
+        {
+            return _executions.Single(e => e["name"]!.GetValue<string>() == name)["properties"]!["status"]!.GetValue<string>();
+        }
+    }
 
     public static async Task<FakeArm> StartAsync()
     {
@@ -199,17 +225,32 @@ internal sealed partial class FakeArm : IAsyncDisposable
                 JsonArray value;
                 lock (_sync)
                 {
-                    value = new JsonArray(_executions.Select(e => (JsonNode)e.DeepClone()).ToArray());
+                    value = new JsonArray(_executions.Where(e => !Hidden.Contains(e["name"]!.GetValue<string>())).Select(e => (JsonNode)e.DeepClone()).ToArray());
                 }
 
                 await WriteJsonAsync(context, 200, new JsonObject { ["value"] = value, ["nextLink"] = null });
+                return;
+
+            case ("POST", _) when rest.StartsWith("/executions/", StringComparison.Ordinal) && rest.EndsWith("/stop", StringComparison.Ordinal):
+                bool stopped;
+                lock (_sync)
+                {
+                    var target = _executions.FirstOrDefault(e => "/executions/" + e["name"]!.GetValue<string>() + "/stop" == rest);
+                    stopped = target is not null;
+                    if (target is not null)
+                    {
+                        target["properties"]!["status"] = "Stopped";
+                    }
+                }
+
+                await WriteJsonAsync(context, stopped ? 202 : 404, stopped ? null : Error("ResourceNotFound", "The execution was not found."));
                 return;
 
             case ("GET", _) when rest.StartsWith("/executions/", StringComparison.Ordinal):
                 JsonObject? execution;
                 lock (_sync)
                 {
-                    execution = _executions.FirstOrDefault(e => "/executions/" + e["name"]!.GetValue<string>() == rest);
+                    execution = _executions.FirstOrDefault(e => "/executions/" + e["name"]!.GetValue<string>() == rest && !Hidden.Contains(e["name"]!.GetValue<string>()));
                 }
 
                 await WriteJsonAsync(

@@ -38,9 +38,7 @@ internal sealed class RunnerHarness
 
     public ContainerAppsRunner Runner { get; }
 
-    public bool OnEndedCalled { get; private set; }
-
-    public RunRequest Request(JobDefinition? job = null, IReadOnlyList<string>? arguments = null, string? runId = null)
+    public static RunRequest Request(JobDefinition? job = null, IReadOnlyList<string>? arguments = null, string? runId = null)
     {
         job ??= JobCatalog.EeRecent;
         return new RunRequest(
@@ -49,12 +47,12 @@ internal sealed class RunnerHarness
             arguments ?? job.Arguments,
             DateTimeOffset.UtcNow,
             TimeSpan.FromHours(2),
-            _ =>
-            {
-                OnEndedCalled = true;
-                return Task.CompletedTask;
-            });
+            LifelineDeadline: 0);
     }
+
+    /// <summary>Starts and returns the started run's handle (fails the test for any other answer).</summary>
+    public async Task<RunHandle> StartAsync(RunRequest request) =>
+        Assert.IsType<RunStart.Started>(await Runner.StartAsync(request, CancellationToken.None)).Handle;
 
     public IReadOnlyList<FakeLogRecord> Records(int eventId) =>
         Logs.GetSnapshot().Where(r => r.Id.Id == eventId).ToList();

@@ -44,7 +44,7 @@ public sealed class CompositionTests
         Assert.NotNull(ActivatorUtilities.CreateInstance<HealthEndpoint>(services));
         Assert.Equal(6, services.GetRequiredService<JobSettingsCatalog>().All.Count());
         Assert.Equal("cron-locks", services.GetRequiredService<IOptions<LockOptions>>().Value.ContainerName);
-        Assert.Equal(60, services.GetRequiredService<IOptions<RateLimitOptions>>().Value.PermitsPerMinute);
+        Assert.Equal(120, services.GetRequiredService<IOptions<RateLimitOptions>>().Value.PermitsPerMinute);
         Assert.Contains(services.GetServices<IHostedService>(), s => s is RunHistory);
         Assert.Equal(2, services.GetServices<CronFunctions.Runners.IJobRunner>().Count());
         Assert.NotNull(services.GetService<Microsoft.ApplicationInsights.TelemetryClient>());

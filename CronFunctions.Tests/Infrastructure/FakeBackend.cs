@@ -15,6 +15,10 @@ public sealed class FakeBackend : IDisposable
         # Fake Django manage.py for CronFunctions tests: records argv (NUL-separated) and pid, then acts out "mode".
         dir=$(pwd)
         mkdir -p "$dir/calls"
+        # Two runs of one job alive at once is the one thing that must never happen: an exclusive lock per job, held
+        # by this process and everything it starts (they inherit fd 9), tells. The kernel drops it when all are gone.
+        exec 9>>"$dir/run-${CRON_JOB:-job}.lock"
+        if ! flock -n 9; then : > "$dir/overlap.${CRON_JOB:-job}.$$"; fi
         printf '%s\0' "$@" > "$dir/calls/$$.argv.tmp" && mv "$dir/calls/$$.argv.tmp" "$dir/calls/$$.argv"
         mode=$(cat "$dir/mode" 2>/dev/null || echo exit)
         case "$mode" in
@@ -86,6 +90,27 @@ public sealed class FakeBackend : IDisposable
             }
 
             await Task.Delay(25);
+        }
+    }
+
+    /// <summary>Runs that found another run of their job alive when they started (there must never be any).</summary>
+    public IReadOnlyList<string> Overlaps() =>
+        [.. System.IO.Directory.GetFiles(Directory, "overlap.*").Select(Path.GetFileName).OfType<string>()];
+
+    /// <summary>Whether any run this backend started still has a live process (pid, zombies excluded).</summary>
+    public IReadOnlyList<int> LivePids() => [.. Calls().Keys.Where(IsAlive)];
+
+    public static bool IsAlive(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var state = stat[(stat.LastIndexOf(')') + 2)..];
+            return state.Length > 0 && state[0] is not ('Z' or 'X');
+        }
+        catch (IOException)
+        {
+            return false;
         }
     }
 

@@ -24,14 +24,15 @@ internal sealed class SeparateApp : IAsyncDisposable
     /// <summary>Every call's answer: HTTP status and JSON body.</summary>
     public IReadOnlyList<(int Status, System.Text.Json.JsonElement Body)> Answers { get; }
 
-    public int Status => Answers[0].Status;
+    public int Status => Answers.Count > 0 ? Answers[0].Status : 0;
 
     public System.Text.Json.JsonElement Body => Answers[0].Body;
 
-    public string? Str(string name) => Body.TryGetProperty(name, out var v) ? v.ToString() : null;
+    public string? Str(string name) => Answers.Count > 0 && Body.TryGetProperty(name, out var v) ? v.ToString() : null;
 
     /// <summary>Starts an app instance process that makes <paramref name="count"/> concurrent calls at once.</summary>
-    public static async Task<SeparateApp> CallAsync(string connectionString, string backendDirectory, string container, string job, string? query = null, int count = 1)
+    public static async Task<SeparateApp> CallAsync(
+        string connectionString, string backendDirectory, string container, string job, string? query = null, int count = 1, string? fault = null, IDictionary<string, string>? settings = null)
     {
         var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
         var dll = Path.Combine(AzuriteInstance.RepositoryRoot, "bench", "CronFunctions.Bench", "bin", testOutput.Parent!.Name, testOutput.Name, "CronFunctions.Bench.dll");
@@ -51,8 +52,18 @@ internal sealed class SeparateApp : IAsyncDisposable
         startInfo.Environment["Cron__Local__PythonExecutable"] = "/bin/sh";
         startInfo.Environment["Cron__Local__BackendDirectory"] = backendDirectory;
         startInfo.Environment["Cron__Lock__ContainerName"] = container;
+        startInfo.Environment["Cron__Lock__LeaseDuration"] = "00:00:15";
 
         startInfo.Environment["Cron__RateLimit__PermitsPerMinute"] = "100000";
+        if (fault is not null)
+        {
+            startInfo.Environment["CRON_TEST_FAULT"] = fault;
+        }
+
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            startInfo.Environment[key] = value;
+        }
 
         var process = Process.Start(startInfo)!;
         process.ErrorDataReceived += (_, _) => { };
@@ -60,12 +71,37 @@ internal sealed class SeparateApp : IAsyncDisposable
         var lines = new List<string>();
         while (lines.Count < count)
         {
-            lines.Add(await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60))
-                ?? throw new InvalidOperationException($"The separate app instance printed {lines.Count} of {count} answers."));
+            var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            if (line is null)
+            {
+                break; // the instance died (a fault killed it): no more answers
+            }
+
+            lines.Add(line);
+        }
+
+        if (lines.Count < count && fault is null)
+        {
+            throw new InvalidOperationException($"The separate app instance printed {lines.Count} of {count} answers.");
         }
 
         return new SeparateApp(process, lines);
     }
+
+    /// <summary>Whether the instance printed an answer (a fault may have killed it first).</summary>
+    public bool Answered => Answers.Count > 0;
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Stops the app instance gracefully (SIGTERM), as the Functions host stops its worker, and waits for it.</summary>
+    public async Task StopAsync()
+    {
+        _ = CronFunctions.Runners.Local.NativeMethods.Kill(_process.Id, CronFunctions.Runners.Local.NativeMethods.SigTerm);
+        await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+    }
+
+    /// <summary>Waits until the instance has died by itself (a fault killed it).</summary>
+    public Task ExitedAsync() => _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
 
     /// <summary>Kills the app instance outright (SIGKILL), leaving its run's process and its lock behind.</summary>
     public async Task CrashAsync()

@@ -1,7 +1,8 @@
 using System.Text.Json;
 using CronFunctions.Functions;
 using CronFunctions.Jobs;
-using CronFunctions.Runners.Local;
+using CronFunctions.Locking;
+using CronFunctions.Runs;
 using Microsoft.AspNetCore.Http;
 using CronFunctions.Bench;
 using Microsoft.Extensions.Configuration;
@@ -42,6 +43,7 @@ internal sealed class TestApp : IAsyncDisposable
             ["Cron:Local:PythonExecutable"] = "/bin/sh",
             ["Cron:Local:BackendDirectory"] = backendDirectory,
             ["Cron:Lock:ContainerName"] = lockContainer,
+            ["Cron:Lock:LeaseDuration"] = "00:00:15", // the shortest lease Azure allows: a dead owner's lock is free soonest
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
@@ -55,7 +57,9 @@ internal sealed class TestApp : IAsyncDisposable
         collection.AddFakeLogging(o => o.CollectRecordsForDisabledLogLevels = false);
         if (timeProvider is not null)
         {
+            // Simulated time decides slots and deadlines too (in production the storage service's clock does).
             collection.AddSingleton(timeProvider);
+            collection.AddSingleton<ILockClock>(new TimeProviderClock(timeProvider));
         }
 
         services?.Invoke(collection);
@@ -72,8 +76,8 @@ internal sealed class TestApp : IAsyncDisposable
     public Task<EndpointResponse> PostAsync(JobDefinition job, string? query = null, string? authorization = "Bearer " + Token) =>
         CallAsync(job, "POST", query, authorization);
 
-    public Task<EndpointResponse> CallAsync(JobDefinition job, string method, string? query = null, string? authorization = "Bearer " + Token, IDictionary<string, string>? headers = null, string? body = null) =>
-        InvokeAsync<CronEndpoints>(job.FunctionName, method, query, authorization, headers, body);
+    public Task<EndpointResponse> CallAsync(JobDefinition job, string method, string? query = null, string? authorization = "Bearer " + Token, IDictionary<string, string>? headers = null, string? body = null, CancellationToken cancellationToken = default) =>
+        InvokeAsync<CronEndpoints>(job.FunctionName, method, query, authorization, headers, body, cancellationToken: cancellationToken);
 
     public Task<EndpointResponse> GetRunsAsync(string? query = null, string? authorization = "Bearer " + Token) =>
         InvokeAsync<RunsEndpoints>(nameof(RunsEndpoints.Runs), "GET", query, authorization);
@@ -85,10 +89,11 @@ internal sealed class TestApp : IAsyncDisposable
         InvokeAsync<HealthEndpoint>(nameof(HealthEndpoint.Health), "GET", null, null, headers);
 
     /// <summary>Calls a function method as the worker would: a request in, its <see cref="IActionResult"/> executed to bytes.</summary>
-    public async Task<EndpointResponse> InvokeAsync<TFunctions>(string function, string method, string? query, string? authorization, IDictionary<string, string>? headers = null, string? body = null, string? extraArgument = null)
+    public async Task<EndpointResponse> InvokeAsync<TFunctions>(string function, string method, string? query, string? authorization, IDictionary<string, string>? headers = null, string? body = null, string? extraArgument = null, CancellationToken cancellationToken = default)
         where TFunctions : class
     {
         var context = new DefaultHttpContext { RequestServices = _services };
+        context.Connection.RemoteIpAddress = System.Net.IPAddress.Loopback; // as under the Functions host: its proxy calls the worker
         context.Request.Method = method;
         context.Request.Scheme = "http";
         context.Request.Host = new HostString("localhost");
@@ -116,7 +121,7 @@ internal sealed class TestApp : IAsyncDisposable
         }
 
         var responseBody = await FunctionInvoker.InvokeAsync<TFunctions>(
-            context, function, extraArgument is null ? [] : [extraArgument], CancellationToken.None);
+            context, function, extraArgument is null ? [] : [extraArgument], cancellationToken);
         using var json = JsonDocument.Parse(responseBody);
         var response = new EndpointResponse(context.Response.StatusCode, json.RootElement.Clone(), context.Response.Headers);
         if (response.Int("pid") is { } pid)
@@ -130,8 +135,8 @@ internal sealed class TestApp : IAsyncDisposable
     /// <summary>Waits for the runs this instance started to end and release their locks.</summary>
     public async Task WaitForRunsAsync()
     {
-        var runner = _services.GetRequiredService<LocalProcessRunner>();
-        await Task.WhenAll(runner.ActiveWatchers).WaitAsync(TimeSpan.FromSeconds(30));
+        var supervisor = _services.GetRequiredService<RunSupervisor>();
+        await Task.WhenAll(supervisor.Active).WaitAsync(TimeSpan.FromSeconds(30));
     }
 
     /// <summary>Ends the test: kills the runs this instance started that are still going, then lets their watchers finish.</summary>
@@ -154,7 +159,17 @@ internal sealed class TestApp : IAsyncDisposable
             }
         }
 
-        await WaitForRunsAsync();
+        // As the host stops the app: local runs are stopped (interrupted, locks freed), remote ones handed over.
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await _services.GetRequiredService<RunSupervisor>().StopAsync(timeout.Token);
+        }
+        catch (Microsoft.Extensions.Options.OptionsValidationException)
+        {
+            // The test's settings were invalid on purpose: nothing was started.
+        }
+
         await _services.DisposeAsync();
     }
 }

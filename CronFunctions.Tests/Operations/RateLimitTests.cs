@@ -1,89 +1,171 @@
+using System.Net;
+using Azure.Core;
+using Azure.Core.Pipeline;
 using CronFunctions.Http;
 using CronFunctions.Jobs;
 using CronFunctions.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace CronFunctions.Tests.Operations;
 
-/// <summary>Per-client limits: 60 a minute by default, 429 with Retry-After past it, failed token checks count double.</summary>
+/// <summary>
+/// Hostile traffic costs nothing and reaches nothing: refusals are charged to their client's own budget and never to
+/// the authenticated calls' budget, write nothing to storage, and are counted rather than logged one by one; the
+/// client address is the one the platform vouches for, never a value the client wrote.
+/// </summary>
 [Collection(AzuriteCollection.Name)]
-public sealed class RateLimitTests(AzuriteFixture azurite) : AppTest(azurite)
+public sealed class RateLimitTests(AzuriteFixture azurite) : IDisposable
 {
+    private const string Forged = "Bearer forged-token-forged-token-forged-token";
+    private readonly FakeBackend _backend = new("exit");
+
+    public void Dispose() => _backend.Dispose();
 
     private static Dictionary<string, string> From(string forwardedFor) => new() { ["X-Forwarded-For"] = forwardedFor };
 
     [Fact]
-    public async Task The61stRequestInAMinute_Is429WithRetryAfter_AndOtherClientsAreUnaffected()
+    public async Task TenThousandBadTokenCalls_FromOneClient_DoNotStarveAValidCall_AndWriteNothing()
     {
-        for (var i = 0; i < 60; i++)
+        var storage = new RequestCounter();
+        await using var app = new TestApp(azurite.ConnectionString, _backend.Directory, TestApp.NewContainerName(),
+            services: s => s.AddKeyedSingleton<HttpPipelinePolicy>(CronFunctions.CronFunctionsRegistration.StoragePolicyKey, storage));
+
+        var statuses = new Dictionary<int, int>();
+        for (var i = 0; i < 10_000; i++)
         {
-            var ok = await App.CallAsync(JobCatalog.SopnParse, "POST", headers: From("198.51.100.1:1000"));
-            Assert.NotEqual(429, ok.Status);
+            var refused = await app.CallAsync(JobCatalog.SopnParse, "POST", authorization: Forged, headers: From("198.51.100.7"));
+            statuses[refused.Status] = statuses.GetValueOrDefault(refused.Status) + 1;
         }
 
-        var limited = await App.CallAsync(JobCatalog.SopnParse, "POST", headers: From("198.51.100.1:2000"));
+        var storageRequestsOfTheFlood = storage.Count;
+        var valid = await app.CallAsync(JobCatalog.SopnParse, "POST", headers: From("198.51.100.7"));
+
+        Assert.Equal(200, valid.Status);
+        Assert.Equal("started", valid.Str("status"));
+        Assert.Equal(30, statuses[401]); // the client's refusal budget, then 429s
+        Assert.Equal(10_000 - 30, statuses[429]);
+        Assert.Equal(0, storageRequestsOfTheFlood); // 10,000 refused calls: not one storage request, not one byte
+        Assert.True(storage.Count > 0, "The valid call reached storage (so the counter counts).");
+        Assert.Single(await _backend.WaitForCallsAsync(1));
+    }
+
+    [Fact]
+    public async Task BadTokenCalls_FromRotatingSpoofedAddresses_DoNotStarveAValidCall()
+    {
+        await using var app = new TestApp(azurite.ConnectionString, _backend.Directory, TestApp.NewContainerName());
+
+        // Behind the host's proxy every caller comes from loopback with the address the host appended last: a client
+        // can put anything before it, and it never counts.
+        for (var i = 0; i < 2_000; i++)
+        {
+            await app.CallAsync(JobCatalog.SopnParse, "POST", authorization: Forged, headers: From($"10.{i / 256}.{i % 256}.1, 203.0.113.50"));
+        }
+
+        var valid = await app.CallAsync(JobCatalog.SopnParse, "POST", headers: From("203.0.113.50"));
+        var validFromTheSameSpoof = await app.CallAsync(JobCatalog.EeRecent, "POST", headers: From("10.0.0.1, 203.0.113.50"));
+
+        Assert.Equal("started", valid.Str("status"));
+        Assert.Equal("started", validFromTheSameSpoof.Str("status"));
+    }
+
+    [Fact]
+    public async Task AuthenticatedCalls_HaveTheirOwnBudgetPerEndpoint_Past_It429WithRetryAfter()
+    {
+        await using var app = new TestApp(azurite.ConnectionString, _backend.Directory, TestApp.NewContainerName(),
+            new Dictionary<string, string?> { ["Cron:RateLimit:PermitsPerMinute"] = "20" });
+
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.NotEqual(429, (await app.CallAsync(JobCatalog.SopnParse, "POST")).Status);
+        }
+
+        var limited = await app.CallAsync(JobCatalog.SopnParse, "POST");
+        var otherJob = await app.CallAsync(JobCatalog.EeRecent, "POST");
 
         Assert.Equal(429, limited.Status);
         Assert.Equal("Rate limit exceeded", limited.Str("error"));
-        var retryAfter = int.Parse(limited.Headers.RetryAfter.ToString(), System.Globalization.CultureInfo.InvariantCulture);
-        Assert.InRange(retryAfter, 1, 60);
-        Assert.Contains(App.Logs.GetSnapshot(), r => r.Id.Id == 1010);
-
-        var other = await App.CallAsync(JobCatalog.SopnParse, "POST", "?force=true", headers: From("198.51.100.2"));
-        Assert.NotEqual(429, other.Status);
-        var otherV6 = await App.CallAsync(JobCatalog.SopnParse, "POST", "?force=true", headers: From("[2001:db8::5]:443"));
-        Assert.NotEqual(429, otherV6.Status);
+        Assert.InRange(int.Parse(limited.Headers.RetryAfter.ToString(), System.Globalization.CultureInfo.InvariantCulture), 1, 60);
+        Assert.Contains(app.Logs.GetSnapshot(), r => r.Id.Id == 1010);
+        Assert.NotEqual(429, otherJob.Status);
     }
 
     [Fact]
-    public async Task FailedTokenChecks_CountDouble()
+    public async Task RefusedCalls_AreCountedAndSummarized_NeverLoggedOneByOne()
     {
-        for (var i = 0; i < 30; i++)
+        await using var app = new TestApp(azurite.ConnectionString, _backend.Directory, TestApp.NewContainerName());
+
+        for (var i = 0; i < 50; i++)
         {
-            Assert.Equal(401, (await App.CallAsync(JobCatalog.SopnParse, "POST", authorization: "Bearer guess" + i, headers: From("198.51.100.9"))).Status);
+            await app.CallAsync(JobCatalog.EeRecent, "POST", authorization: i % 2 == 0 ? Forged : null, headers: From("198.51.100.20"));
         }
 
-        var afterThirtyFailures = await App.CallAsync(JobCatalog.SopnParse, "POST", headers: From("198.51.100.9"));
+        await app.CallAsync(JobCatalog.EeRecent, "GET", headers: From("198.51.100.21"));
+        var perCall = app.Logs.GetSnapshot().Count;
+        app.Services.GetRequiredService<RefusalCounter>().Summarize();
 
-        Assert.Equal(429, afterThirtyFailures.Status);
-        Assert.Empty(Backend.Calls());
+        Assert.Equal(0, perCall);
+        var summary = Assert.Single(app.Logs.GetSnapshot(), r => r.Id.Id == 1013);
+        Assert.Equal("51", summary.GetStructuredStateValue("Count"));
+        Assert.Contains("rate_limited 20", summary.GetStructuredStateValue("ByReason"), StringComparison.Ordinal);
+        Assert.Contains("198.51.100.20 50", summary.GetStructuredStateValue("ByClient"), StringComparison.Ordinal);
+        Assert.DoesNotContain("forged-token", summary.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task RateLimitedCalls_StartNothing()
+    public static TheoryData<string?, string, string, int> Addresses => new()
     {
-        Backend.Mode = "exit";
-        var responses = new List<EndpointResponse>();
-        for (var i = 0; i < 70; i++)
-        {
-            responses.Add(await App.CallAsync(JobCatalog.EeRecent, "POST", "?force=true", headers: From("198.51.100.3")));
-            await App.WaitForRunsAsync();
-        }
-
-        Assert.Equal(10, responses.Count(r => r.Status == 429));
-        Assert.Equal(60, (await Backend.WaitForCallsAsync(60)).Count);
-    }
+        // X-Forwarded-For,                       remote address, expected client, ForwardLimit
+        { null, "127.0.0.1", "127.0.0.1", 1 },                                      // missing: the connection's
+        { "203.0.113.7", "127.0.0.1", "203.0.113.7", 1 },                            // the host's proxy appended it
+        { "203.0.113.7:50312", "127.0.0.1", "203.0.113.7", 1 },                      // with a port
+        { "6.6.6.6, 203.0.113.7", "127.0.0.1", "203.0.113.7", 1 },                    // spoofed entry before it: ignored
+        { "6.6.6.6, 7.7.7.7, 203.0.113.7", "127.0.0.1", "203.0.113.7", 1 },           // several spoofed entries
+        { "6.6.6.6", "198.51.100.9", "198.51.100.9", 1 },                             // not from a trusted proxy: ignored
+        { "2001:db8::1", "127.0.0.1", "2001:db8::1", 1 },                             // IPv6
+        { "[2001:db8::1]:443", "127.0.0.1", "2001:db8::1", 1 },                       // IPv6 with port
+        { "::ffff:203.0.113.7", "127.0.0.1", "203.0.113.7", 1 },                      // IPv4-mapped
+        { "not-an-address", "127.0.0.1", "127.0.0.1", 1 },                            // malformed: not taken
+        { "203.0.113.7, not-an-address", "127.0.0.1", "127.0.0.1", 1 },               // malformed last entry
+        { "", "127.0.0.1", "127.0.0.1", 1 },                                          // empty
+        { "203.0.113.7", "127.0.0.1", "127.0.0.1", 0 },                               // forwarding not trusted at all
+        { "6.6.6.6, 203.0.113.7, 10.1.2.3", "127.0.0.1", "203.0.113.7", 2 },          // two trusted hops (front end in 10/8)
+    };
 
     [Theory]
-    [InlineData("203.0.113.7", "203.0.113.7")]
-    [InlineData("203.0.113.7:50312", "203.0.113.7")]
-    [InlineData("203.0.113.7:50312, 10.0.0.1", "203.0.113.7")]
-    [InlineData(" 203.0.113.7 ,10.0.0.1:80", "203.0.113.7")]
-    [InlineData("2001:db8::1", "2001:db8::1")]
-    [InlineData("[2001:db8::1]:443", "2001:db8::1")]
-    [InlineData("[2001:db8::1]", "2001:db8::1")]
-    [InlineData("::ffff:203.0.113.7", "203.0.113.7")]
-    [InlineData("not-an-address", "192.0.2.99")]
-    [InlineData("", "192.0.2.99")]
-    public void ClientAddress_IsTheFirstForwardedForEntry_WithoutPort(string forwardedFor, string expected)
+    [MemberData(nameof(Addresses))]
+    public void ClientAddress_IsTheEntryTheTrustedProxyAppended_NeverOneTheClientChose(string? forwardedFor, string remote, string expected, int forwardLimit)
     {
+        var options = new ClientAddressOptions { ForwardLimit = forwardLimit, KnownNetworks = forwardLimit > 1 ? ["10.0.0.0/8"] : [] };
+        var addresses = new ClientAddress(Options.Create(options), NullLoggerFactory.Instance);
         var context = new DefaultHttpContext();
-        context.Connection.RemoteIpAddress = System.Net.IPAddress.Parse("192.0.2.99");
-        if (forwardedFor.Length > 0)
+        context.Connection.RemoteIpAddress = IPAddress.Parse(remote);
+        if (forwardedFor is not null)
         {
             context.Request.Headers["X-Forwarded-For"] = forwardedFor;
         }
 
-        Assert.Equal(expected, ClientRateLimiter.ClientOf(context.Request));
+        Assert.Equal(expected, addresses.Of(context.Request));
+    }
+
+    /// <summary>Counts storage requests.</summary>
+    private sealed class RequestCounter : HttpPipelinePolicy
+    {
+        private int _count;
+
+        public int Count => Volatile.Read(ref _count);
+
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            Interlocked.Increment(ref _count);
+            ProcessNext(message, pipeline);
+        }
+
+        public override ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            Interlocked.Increment(ref _count);
+            return ProcessNextAsync(message, pipeline);
+        }
     }
 }

@@ -31,7 +31,7 @@ public sealed class LocalRunnerTests(AzuriteFixture azurite) : IDisposable
         Assert.Equal(10486, output.Count(r => r.Message.Contains("stderr line", StringComparison.Ordinal)));
         Assert.Contains(output, r => r.Message.Contains("flood-finished", StringComparison.Ordinal));
         Assert.All(output, r => Assert.Equal(response.Str("runId"), r.StructuredState!.Single(kv => kv.Key == "RunId").Value));
-        var exited = Assert.Single(app.Logs.GetSnapshot(), r => r.Id.Id == 2502);
+        var exited = Assert.Single(app.Logs.GetSnapshot(), r => r.Id.Id == 1009);
         Assert.Equal("0", exited.StructuredState!.Single(kv => kv.Key == "ExitCode").Value);
         Assert.Equal("Succeeded", (await LockProperties()).Metadata["outcome"]);
     }
@@ -59,7 +59,7 @@ public sealed class LocalRunnerTests(AzuriteFixture azurite) : IDisposable
 
         Assert.False(IsAlive(pid));
         Assert.False(IsAlive(child));
-        Assert.Contains(app.Logs.GetSnapshot(), r => r.Id.Id == 2503 && r.Level == LogLevel.Error);
+        Assert.Contains(app.Logs.GetSnapshot(), r => r.Id.Id == 2010 && r.Level == LogLevel.Warning); // stopping: past its maximum runtime
         var properties = await LockProperties();
         Assert.Equal(LeaseState.Available, properties.LeaseState);
         Assert.Equal("TimedOut", properties.Metadata["outcome"]);

@@ -19,7 +19,7 @@ internal sealed class HealthEndpoint(RequestGate gate, HealthCheckService health
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", "post", "put", "patch", "delete", "head", "options", Route = "health")] HttpRequest request,
         CancellationToken cancellationToken)
     {
-        var (_, refused, _) = gate.Admit(request, "health", HttpMethods.Get, requireToken: false);
+        var refused = gate.Admit(request, "health", HttpMethods.Get, out _, requireToken: false);
         if (refused is not null)
         {
             return refused;

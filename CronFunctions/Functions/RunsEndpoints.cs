@@ -25,7 +25,7 @@ internal sealed class RunsEndpoints(RequestGate gate, RunHistory history, ILogge
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", "post", "put", "patch", "delete", "head", "options", Route = "cron/runs")] HttpRequest request,
         CancellationToken cancellationToken)
     {
-        var (_, refused, _) = gate.Admit(request, "runs", HttpMethods.Get);
+        var refused = gate.Admit(request, "runs", HttpMethods.Get, out _);
         if (refused is not null)
         {
             return refused;
@@ -62,7 +62,7 @@ internal sealed class RunsEndpoints(RequestGate gate, RunHistory history, ILogge
         string runId,
         CancellationToken cancellationToken)
     {
-        var (_, refused, _) = gate.Admit(request, "runs", HttpMethods.Get);
+        var refused = gate.Admit(request, "runs", HttpMethods.Get, out _);
         if (refused is not null)
         {
             return refused;

@@ -6,13 +6,13 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 namespace CronFunctions.Health;
 
 /// <summary>The lock store answers (a missing container is fine: it is created on first use).</summary>
-internal sealed class StorageHealthCheck(BlobServiceClient storage, Locking.BlobJobLock jobLock) : IHealthCheck
+internal sealed class StorageHealthCheck(BlobServiceClient storage, Locking.LockStore locks) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         try
         {
-            await storage.GetBlobContainerClient(jobLock.ContainerName).ExistsAsync(cancellationToken).ConfigureAwait(false);
+            await storage.GetBlobContainerClient(locks.ContainerName).ExistsAsync(cancellationToken).ConfigureAwait(false);
             return HealthCheckResult.Healthy("The lock store is reachable.");
         }
         catch (Exception ex) when (StorageFailure.Is(ex) || ex is OperationCanceledException)

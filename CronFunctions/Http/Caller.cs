@@ -4,20 +4,30 @@ using Microsoft.AspNetCore.Http;
 namespace CronFunctions.Http;
 
 /// <summary>
-/// Who called, for logs and run records: client address, correlation id (<c>X-Correlation-ID</c>), the Cloudflare
-/// zone (<c>CF-Worker</c>) and the body's <c>source</c>. Every value is bounded and printable so a caller cannot
-/// forge log lines; none of them is trusted for anything.
+/// Who called, for logs and run records: client address (<see cref="ClientAddress"/>), correlation id
+/// (<c>X-Correlation-ID</c>), the Cloudflare zone (<c>CF-Worker</c>), the trigger's slot (<c>X-Scheduled-Time</c>, as
+/// the scheduler sent it: recorded, never used to decide — slots are decided on the lock's clock) and the body's
+/// <c>source</c>. Every value is bounded and printable so a caller cannot forge log lines; none is trusted for anything.
 /// </summary>
-internal sealed record Caller(string Client, string? CorrelationId, string? CfWorker, string? Source = null)
+internal sealed record Caller(string Client, string? CorrelationId, string? CfWorker, string? ScheduledTime = null, string? Source = null)
 {
     public const string CorrelationHeader = "X-Correlation-ID";
     public const string CfWorkerHeader = "CF-Worker";
+    public const string ScheduledTimeHeader = "X-Scheduled-Time";
     private const int MaxBody = 4096;
 
-    public static Caller From(HttpRequest request) => new(
-        ClientRateLimiter.ClientOf(request),
+    public static Caller From(HttpRequest request, string client) => new(
+        client,
         Printable(request.Headers[CorrelationHeader].ToString(), 128),
-        Printable(request.Headers[CfWorkerHeader].ToString(), 128));
+        Printable(request.Headers[CfWorkerHeader].ToString(), 128),
+        ScheduledTimeOf(request.Headers[ScheduledTimeHeader].ToString()));
+
+    /// <summary>An ISO 8601 time (as UTC, round-trip format), or null for anything else.</summary>
+    private static string? ScheduledTimeOf(string value) =>
+        value.Length is > 0 and <= 64
+        && DateTimeOffset.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var time)
+            ? time.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture)
+            : null;
 
     /// <summary>Reads <c>{"source": "..."}</c> from a small JSON body; anything else is ignored (the body is optional).</summary>
     public async Task<Caller> WithSourceAsync(HttpRequest request, CancellationToken cancellationToken)

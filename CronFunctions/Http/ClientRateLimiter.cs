@@ -1,72 +1,59 @@
-using System.Net;
 using System.Threading.RateLimiting;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 
 namespace CronFunctions.Http;
 
+/// <summary>Which budget a call is charged to.</summary>
+internal enum Budget
+{
+    /// <summary>A call with a valid token, charged to its endpoint: refusals can never use it up.</summary>
+    Authenticated,
+
+    /// <summary>A refused call (bad or missing token, wrong method), charged to its client.</summary>
+    Refused,
+
+    /// <summary>A call to an endpoint that needs no token (health), charged to its client.</summary>
+    Public,
+}
+
 /// <summary>
-/// Per-client request limits (<see cref="System.Threading.RateLimiting"/>): a sliding window per client address,
-/// where a failed token check costs a second permit, so guessing tokens runs out twice as fast.
-/// The address is the first <c>X-Forwarded-For</c> entry (as Azure's front end sets it), port stripped; limits are
-/// per app instance and only slow a client down: the bearer token is what keeps callers out.
+/// Request limits (<see cref="System.Threading.RateLimiting"/>): a sliding window per (budget, key), where the key is
+/// the endpoint for authenticated calls and the client's address otherwise. Idle windows are dropped by the limiter.
 /// </summary>
 internal sealed class ClientRateLimiter : IDisposable
 {
-    private readonly PartitionedRateLimiter<string> _limiter;
-    private readonly TimeSpan _segment;
+    private const int Segments = 6;
+    private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
+    private readonly PartitionedRateLimiter<(Budget Budget, string Key)> _limiter;
 
     public ClientRateLimiter(IOptions<RateLimitOptions> options)
     {
-        var permits = options.Value.PermitsPerMinute;
-        var window = TimeSpan.FromMinutes(1);
-        const int segments = 6;
-        _segment = window / segments;
-        _limiter = PartitionedRateLimiter.Create<string, string>(client => RateLimitPartition.GetSlidingWindowLimiter(
-            client,
-            _ => new SlidingWindowRateLimiterOptions
+        var settings = options.Value;
+        _limiter = PartitionedRateLimiter.Create<(Budget Budget, string Key), (Budget, string)>(key => RateLimitPartition.GetSlidingWindowLimiter(
+            key,
+            k => new SlidingWindowRateLimiterOptions
             {
-                PermitLimit = permits,
-                Window = window,
-                SegmentsPerWindow = segments,
+                PermitLimit = k.Item1 switch
+                {
+                    Budget.Authenticated => settings.PermitsPerMinute,
+                    Budget.Refused => settings.RefusalsPerMinute,
+                    _ => settings.PublicPerMinute,
+                },
+                Window = Window,
+                SegmentsPerWindow = Segments,
                 QueueLimit = 0,
                 AutoReplenishment = true,
             }));
     }
 
-    /// <summary>Takes a permit for <paramref name="client"/>; when none is left, says how long to wait.</summary>
-    public bool TryAcquire(string client, out TimeSpan retryAfter)
+    /// <summary>Takes a permit from <paramref name="budget"/> for <paramref name="key"/>; when none is left, says how long to wait.</summary>
+    public bool TryAcquire(Budget budget, string key, out TimeSpan retryAfter)
     {
-        using var lease = _limiter.AttemptAcquire(client);
+        using var lease = _limiter.AttemptAcquire((budget, key));
         retryAfter = lease.IsAcquired ? TimeSpan.Zero
-            : lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) && wait > TimeSpan.Zero ? wait : _segment;
+            : lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) && wait > TimeSpan.Zero ? wait : Window / Segments;
         return lease.IsAcquired;
     }
 
-    /// <summary>Charges a failed token check a second permit.</summary>
-    public void Penalize(string client)
-    {
-        using var lease = _limiter.AttemptAcquire(client);
-    }
-
     public void Dispose() => _limiter.Dispose();
-
-    /// <summary>
-    /// The client's address: the first <c>X-Forwarded-For</c> entry with any port removed (<c>1.2.3.4:5678</c>,
-    /// <c>[2001:db8::1]:443</c>, <c>2001:db8::1</c>), else the connection's remote address.
-    /// </summary>
-    public static string ClientOf(HttpRequest request)
-    {
-        var forwarded = request.Headers["X-Forwarded-For"].ToString();
-        if (forwarded.Length > 0)
-        {
-            var first = forwarded.Split(',')[0].Trim();
-            if (IPAddress.TryParse(first, out var address) || (IPEndPoint.TryParse(first, out var endpoint) && (address = endpoint.Address) is not null))
-            {
-                return (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address).ToString();
-            }
-        }
-
-        return request.HttpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-    }
 }

@@ -1,63 +1,64 @@
+using System.Globalization;
 using CronFunctions.Diagnostics;
 using CronFunctions.Jobs;
 using CronFunctions.Locking;
 using CronFunctions.Runners;
 using CronFunctions.Runs;
-using CronFunctions.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Logging;
+using Microsoft.Net.Http.Headers;
 
 namespace CronFunctions.Http;
 
 /// <summary>
 /// The one request pipeline every cron endpoint hands its job to:
-/// rate limit → method → bearer token → parameters → lock (with the not-due guard) → runner → JSON answer,
-/// with every decision logged and recorded in the run history.
+/// gate (method, bearer token, rate limits) → parameters → lock (with the not-due rule) → runner → JSON answer.
+/// Refused calls cost nothing beyond the answer (counted by the gate, never stored); skips are answered quietly; every
+/// decision about an authenticated call that starts, fails or is refused for its parameters is logged and recorded.
 /// </summary>
 internal sealed class CronPipeline(
     RequestGate gate,
     JobSettingsCatalog jobs,
-    BlobJobLock jobLock,
-    RunnerRegistry runners,
+    JobLock jobLock,
     RunHistory history,
+    ILockClock clock,
     TimeProvider timeProvider,
     ILogger<CronPipeline> logger)
 {
+    /// <summary>How long a request waits for the run's record to be written before it answers (the supervisor goes on).</summary>
+    private static readonly TimeSpan RecordWait = TimeSpan.FromSeconds(5);
+
+    /// <summary>What a caller should wait before trying again after a 503.</summary>
+    private static readonly TimeSpan StoreRetryAfter = TimeSpan.FromSeconds(5);
+
     public async Task<IActionResult> RunAsync(HttpRequest request, JobDefinition job, CancellationToken cancellationToken)
     {
-        var now = timeProvider.GetUtcNow();
-        var id = RunIds.New(now);
-        var (refusal, refused, caller) = gate.Admit(request, job.Name, HttpMethods.Post);
+        var refused = gate.Admit(request, job.Name, HttpMethods.Post, out var caller);
+        if (refused is not null)
+        {
+            return refused;
+        }
+
+        var id = RunIds.New(timeProvider.GetUtcNow());
         using var scope = logger.BeginScope(new Dictionary<string, object?>
         {
             ["Job"] = job.Name,
             ["CallId"] = id,
             ["CorrelationId"] = caller.CorrelationId,
-            ["Client"] = caller.Client,
+            ["ScheduledTime"] = caller.ScheduledTime,
         });
-
-        if (refused is not null)
-        {
-            if (refusal == Refusal.Unauthorized)
-            {
-                history.Add(Record(id, job, RunRecord.Refused, now, caller, refused.StatusCode) with { Reason = "unauthorized" });
-            }
-
-            return refused;
-        }
 
         caller = await caller.WithSourceAsync(request, cancellationToken).ConfigureAwait(false);
         var parameters = CronRequestParameters.Parse(request.Query, job, out var problem);
         if (problem is not null)
         {
             Log.BadParameter(logger, job.Name, problem);
-            history.Add(Record(id, job, RunRecord.Refused, now, caller, StatusCodes.Status400BadRequest) with { Reason = "bad_parameter", Error = problem });
+            history.Add(Record(id, job, RunRecord.Refused, caller, StatusCodes.Status400BadRequest) with { Reason = "bad_parameter", Error = problem });
             return new CronResult(StatusCodes.Status400BadRequest, CronResponse.ClientError(problem));
         }
 
         var settings = jobs[job];
-        var runner = runners.Get(settings.Runner);
         LockAttempt attempt;
         try
         {
@@ -67,155 +68,99 @@ internal sealed class CronPipeline(
         {
             Log.LockStoreUnavailable(logger, ex, job.Name);
             const string message = "The lock store is unreachable; the job was not started.";
-            history.Add(Record(id, job, RunRecord.Failed, now, caller, StatusCodes.Status503ServiceUnavailable) with { Reason = "lock_unavailable", Error = message });
-            return new CronResult(StatusCodes.Status503ServiceUnavailable, CronResponse.ServerError(job.Name, message));
+            history.Add(Record(id, job, RunRecord.Failed, caller, StatusCodes.Status503ServiceUnavailable) with { Reason = "lock_unavailable", Error = message });
+            return Unavailable(job, message, StoreRetryAfter);
+        }
+        catch (AppStoppingException)
+        {
+            return Unavailable(job, "This app instance is shutting down; the job was not started.", StoreRetryAfter);
         }
 
         switch (attempt)
         {
             case LockAttempt.NotDue notDue:
                 Log.SkippedNotDue(logger, job.Name, notDue.NextDue);
-                history.Add(Record(id, job, RunRecord.Skipped, now, caller, StatusCodes.Status200OK) with
-                {
-                    Reason = "not_due",
-                    NextDue = notDue.NextDue,
-                    RunId = notDue.LastRunId,
-                });
                 return new CronResult(StatusCodes.Status200OK, CronResponse.NotDue(job.Name, notDue.NextDue));
             case LockAttempt.Busy busy:
                 Log.SkippedAlreadyRunning(logger, job.Name, busy.RunningRunId);
-                history.Add(Record(id, job, RunRecord.Skipped, now, caller, StatusCodes.Status200OK) with
-                {
-                    Reason = "already_running",
-                    RunId = busy.RunningRunId,
-                    Force = parameters.Force,
-                });
                 return new CronResult(StatusCodes.Status200OK, CronResponse.AlreadyRunning(job.Name, busy.RunningRunId));
             case LockAttempt.Acquired acquired:
-                return await StartAsync(settings, runner, acquired.Lease, parameters, caller).ConfigureAwait(false);
+                return await StartAsync(settings, acquired.Run, parameters, caller).ConfigureAwait(false);
             default:
                 throw new InvalidOperationException($"Unknown lock attempt {attempt}.");
         }
     }
 
     /// <summary>
-    /// Starts the run holding the lock. From here on the request's cancellation is ignored: a started run (or a lock to
-    /// give back) must not be abandoned because the caller hung up.
+    /// Starts the run whose lock the supervisor now owns. From here on the request's cancellation is ignored: the run
+    /// (or a lock to give back) must not be abandoned because the caller hung up.
     /// </summary>
-    private async Task<IActionResult> StartAsync(JobSettings settings, IJobRunner runner, JobLease lease, CronRequestParameters parameters, Caller caller)
+    private async Task<IActionResult> StartAsync(JobSettings settings, OwnedRun run, CronRequestParameters parameters, Caller caller)
     {
         var job = settings.Job;
-        using var scope = logger.BeginScope(new Dictionary<string, object?> { ["RunId"] = lease.RunId });
-        var started = timeProvider.GetUtcNow();
-        var record = Record(lease.RunId, job, RunRecord.Started, started, caller, StatusCodes.Status200OK) with
+        var runner = run.Runner;
+        using var scope = logger.BeginScope(new Dictionary<string, object?> { ["RunId"] = run.RunId });
+        var record = Record(run.RunId, job, RunRecord.Started, caller, StatusCodes.Status200OK) with
         {
-            RunId = lease.RunId,
+            RunId = run.RunId,
             Runner = runner.Kind,
             Force = parameters.Force,
             Arguments = parameters.Arguments,
         };
-        var request = new RunRequest(lease.RunId, job, parameters.Arguments, started, settings.MaxRuntime, outcome => OnRunEndedAsync(job, lease, outcome));
-        RunHandle handle;
+        var request = new RunRequest(run.RunId, job, parameters.Arguments, run.Record.Started, settings.MaxRuntime, run.LifelineDeadline);
+        RunStart start;
         try
         {
-            handle = await runner.StartAsync(request, CancellationToken.None).ConfigureAwait(false);
+            start = await runner.StartAsync(request, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
             var (status, message) = ex is RunnerException runnerException
                 ? (runnerException.StatusCode, runnerException.SafeMessage)
                 : (StatusCodes.Status500InternalServerError, "The job could not be started.");
-            Log.RunnerFailed(logger, ex, job.Name, lease.RunId, runner.Kind, message);
-            history.Add(record with { Decision = RunRecord.Failed, Reason = "runner_failed", HttpStatus = status, Error = message });
-            await ReleaseAfterFailedStartAsync(lease, new RunOutcome("FailedToStart", null, TimeSpan.Zero, [message])).ConfigureAwait(false);
-            return new CronResult(status, CronResponse.ServerError(job.Name, message));
+            Log.RunnerFailed(logger, ex, job.Name, run.RunId, runner.Kind, message);
+            await run.FailStartAsync(message, RecordWait).ConfigureAwait(false);
+            history.Add(record with { Decision = RunRecord.Failed, Reason = "runner_failed", HttpStatus = status, Error = message, Outcome = RunOutcomes.FailedToStart });
+            return new CronResult(status, CronResponse.ServerError(job.Name, message) with { RunId = run.RunId });
         }
 
-        try
+        switch (start)
         {
-            await lease.MarkRunningAsync(handle, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (StorageFailure.Is(ex))
-        {
-            // The run is going and the lease is held: until the handle is written it is reported busy (never run
-            // twice), and it would stay so until its deadline; keep trying in the background.
-            Log.RunHandleNotRecorded(logger, ex, job.Name, lease.RunId);
-            _ = Task.Run(() => RetryUntilDeadlineAsync(lease, ct => lease.MarkRunningAsync(handle, ct)), CancellationToken.None);
-        }
+            case RunStart.Started started:
+                await run.MarkRunningAsync(started.Handle, started.Local, RecordWait).ConfigureAwait(false);
+                jobLock.Started(settings, run.RunId, run.Record.Started);
+                Log.RunStarted(logger, job.Name, run.RunId, runner.Kind, started.Handle.Id);
+                history.Add(record with { Handle = started.Handle.Id, Pid = started.Handle.Pid, Execution = started.Handle.Execution });
+                return new CronResult(StatusCodes.Status200OK, CronResponse.Started(job.Name, run.RunId, started.Handle.Pid, started.Handle.Execution));
 
-        Log.RunStarted(logger, job.Name, lease.RunId, runner.Kind, handle.Id);
-        history.Add(record with { Handle = handle.Id, Pid = handle.Pid, Execution = handle.Execution });
-        return new CronResult(StatusCodes.Status200OK, CronResponse.Started(job.Name, lease.RunId, handle.Pid, handle.Execution));
-    }
+            case RunStart.Unknown unknown:
+                await run.MarkUnknownAsync(RecordWait).ConfigureAwait(false);
+                Log.StartUnknown(logger, job.Name, run.RunId, unknown.Why);
+                history.Add(record with { Decision = RunRecord.Failed, Reason = "start_unknown", HttpStatus = unknown.StatusCode, Error = unknown.Why });
+                return new CronResult(unknown.StatusCode, CronResponse.ServerError(job.Name, unknown.Why) with { RunId = run.RunId });
 
-    private async Task OnRunEndedAsync(JobDefinition job, JobLease lease, RunOutcome outcome)
-    {
-        var now = timeProvider.GetUtcNow();
-        Log.RunEnded(logger, job.Name, lease.RunId, outcome.Outcome, outcome.ExitCode, outcome.Duration.TotalSeconds);
-        history.Add(RunRecord.EndOf(lease.RunId, job.Name, now, outcome.Outcome) with
-        {
-            ExitCode = outcome.ExitCode,
-            DurationSeconds = Math.Round(outcome.Duration.TotalSeconds, 3),
-            LastLines = outcome.LastLines,
-        });
-        await RetryUntilDeadlineAsync(lease, ct => lease.ReleaseAsync(outcome, ct)).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// Retries a lock write through a storage outage (backing off up to a minute), until the run's deadline: past it
-    /// the lock is taken over anyway. A local run on another host can only be freed by its own instance's release,
-    /// so giving up early would block the job until the deadline.
-    /// </summary>
-    private async Task RetryUntilDeadlineAsync(JobLease lease, Func<CancellationToken, Task> write)
-    {
-        var delay = TimeSpan.FromSeconds(1);
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                await write(CancellationToken.None).ConfigureAwait(false);
-                return;
-            }
-            catch (Exception ex) when (ex is LockUnavailableException || StorageFailure.Is(ex))
-            {
-                if (timeProvider.GetUtcNow() + delay >= lease.Deadline)
-                {
-                    // Past the deadline the lock is taken over anyway; say so rather than fail silently.
-                    Log.LockWriteGaveUp(logger, ex, lease.JobName, lease.RunId, attempt, lease.Deadline);
-                    return;
-                }
-
-                Log.LockWriteRetrying(logger, ex, lease.JobName, lease.RunId, attempt, delay.TotalSeconds);
-                await Task.Delay(delay, CancellationToken.None).ConfigureAwait(false); // real time: waiting out an outage
-                delay = TimeSpan.FromSeconds(Math.Min(delay.TotalSeconds * 2, 60));
-            }
+            default:
+                throw new InvalidOperationException($"Unknown start {start}.");
         }
     }
 
-    /// <summary>Gives the lock back after a failed start: at once if storage answers, else by retries in the background.</summary>
-    private async Task ReleaseAfterFailedStartAsync(JobLease lease, RunOutcome outcome)
-    {
-        try
-        {
-            await lease.ReleaseAsync(outcome, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (LockUnavailableException)
-        {
-            // Logged by the lease. Until a retry succeeds the record says "starting": busy, never a second run.
-            _ = Task.Run(() => RetryUntilDeadlineAsync(lease, ct => lease.ReleaseAsync(outcome, ct)), CancellationToken.None);
-        }
-    }
+    private static CronResult Unavailable(JobDefinition job, string message, TimeSpan retryAfter) =>
+        new(
+            StatusCodes.Status503ServiceUnavailable,
+            CronResponse.ServerError(job.Name, message),
+            (HeaderNames.RetryAfter, ((int)retryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture)));
 
-    private static RunRecord Record(string id, JobDefinition job, string decision, DateTimeOffset time, Caller caller, int status) => new()
+    private RunRecord Record(string id, JobDefinition job, string decision, Caller caller, int status) => new()
     {
         Id = id,
         Job = job.Name,
         Decision = decision,
-        Time = time,
+        Time = clock.Now,
         HttpStatus = status,
         Source = caller.Source,
         CfWorker = caller.CfWorker,
         CorrelationId = caller.CorrelationId,
+        ScheduledTime = caller.ScheduledTime,
         Client = caller.Client,
     };
 }

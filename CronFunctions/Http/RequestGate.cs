@@ -1,3 +1,4 @@
+using System.Globalization;
 using CronFunctions.Diagnostics;
 using CronFunctions.Security;
 using Microsoft.AspNetCore.Http;
@@ -6,58 +7,67 @@ using Microsoft.Net.Http.Headers;
 
 namespace CronFunctions.Http;
 
-/// <summary>Why a call was turned away before reaching its endpoint's work.</summary>
-internal enum Refusal
-{
-    None,
-    RateLimited,
-    MethodNotAllowed,
-    Unauthorized,
-}
-
 /// <summary>
-/// What every endpoint checks first, in this order: the client's rate limit (so a flood costs nothing more), the
-/// method (405 with <c>Allow</c>), then the bearer token (401 with <c>WWW-Authenticate: Bearer</c>; a failure also
-/// costs the client a second permit).
+/// What every endpoint checks first: the method (405 with <c>Allow</c>) and the bearer token (401 with
+/// <c>WWW-Authenticate: Bearer</c>), then the budgets. A refused call is only counted (<see cref="RefusalCounter"/>):
+/// no log line, no record, no storage — and it is charged to the refusal budget of its client, never to the budget of
+/// authenticated calls, so a flood of bad tokens cannot make a valid call answer 429.
 /// </summary>
-internal sealed class RequestGate(ClientRateLimiter limiter, BearerTokenValidator tokens, ILogger<RequestGate> logger)
+internal sealed class RequestGate(ClientRateLimiter limiter, BearerTokenValidator tokens, RefusalCounter refusals, ClientAddress addresses, ILogger<RequestGate> logger)
 {
-    public (Refusal Refusal, CronResult? Result, Caller Caller) Admit(HttpRequest request, string endpoint, string method, bool requireToken = true)
+    /// <summary>Null when the call may go on (<paramref name="caller"/> says who it is), else the answer that refuses it.</summary>
+    public CronResult? Admit(HttpRequest request, string endpoint, string method, out Caller caller, bool requireToken = true)
     {
-        var caller = Caller.From(request);
-        if (!limiter.TryAcquire(caller.Client, out var retryAfter))
-        {
-            var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
-            Log.RateLimited(logger, caller.Client, endpoint, seconds);
-            return (Refusal.RateLimited, new CronResult(
-                StatusCodes.Status429TooManyRequests,
-                CronResponse.ClientError("Rate limit exceeded"),
-                (HeaderNames.RetryAfter, seconds.ToString(System.Globalization.CultureInfo.InvariantCulture))), caller);
-        }
-
+        caller = Caller.From(request, addresses.Of(request));
+        string? reason = null;
+        CronResult? refused = null;
         if (!string.Equals(request.Method, method, StringComparison.OrdinalIgnoreCase))
         {
-            Log.MethodNotAllowed(logger, endpoint, request.Method);
-            return (Refusal.MethodNotAllowed, new CronResult(
+            reason = "method";
+            refused = new CronResult(
                 StatusCodes.Status405MethodNotAllowed,
                 CronResponse.ClientError($"Method not allowed; use {method}."),
-                (HeaderNames.Allow, method)), caller);
+                (HeaderNames.Allow, method));
         }
-
-        if (requireToken)
+        else if (requireToken && tokens.Check(request) is var token && token != TokenCheck.Accepted)
         {
-            var token = tokens.Check(request);
-            if (token != TokenCheck.Accepted)
+            reason = token switch
             {
-                limiter.Penalize(caller.Client);
-                Log.Refused(logger, endpoint, token.ToString());
-                return (Refusal.Unauthorized, new CronResult(
-                    StatusCodes.Status401Unauthorized,
-                    CronResponse.ClientError("Unauthorized"),
-                    (HeaderNames.WWWAuthenticate, "Bearer")), caller);
-            }
+                TokenCheck.Missing => "token_missing",
+                TokenCheck.Malformed => "token_malformed",
+                TokenCheck.NotConfigured => "token_not_configured",
+                _ => "token_invalid",
+            };
+            refused = new CronResult(StatusCodes.Status401Unauthorized, CronResponse.ClientError("Unauthorized"), (HeaderNames.WWWAuthenticate, "Bearer"));
         }
 
-        return (Refusal.None, null, caller);
+        if (refused is not null)
+        {
+            if (!limiter.TryAcquire(Budget.Refused, caller.Client, out var wait))
+            {
+                refusals.Count(endpoint, "rate_limited", caller.Client);
+                return TooMany(wait);
+            }
+
+            refusals.Count(endpoint, reason!, caller.Client);
+            return refused;
+        }
+
+        var (budget, key) = requireToken ? (Budget.Authenticated, endpoint) : (Budget.Public, caller.Client);
+        if (!limiter.TryAcquire(budget, key, out var retryAfter))
+        {
+            var seconds = Seconds(retryAfter);
+            Log.RateLimited(logger, caller.Client, endpoint, seconds);
+            return TooMany(retryAfter);
+        }
+
+        return null;
     }
+
+    private static CronResult TooMany(TimeSpan retryAfter) => new(
+        StatusCodes.Status429TooManyRequests,
+        CronResponse.ClientError("Rate limit exceeded"),
+        (HeaderNames.RetryAfter, Seconds(retryAfter).ToString(CultureInfo.InvariantCulture)));
+
+    private static int Seconds(TimeSpan wait) => Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
 }

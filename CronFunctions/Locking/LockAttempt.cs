@@ -1,3 +1,5 @@
+using CronFunctions.Runs;
+
 namespace CronFunctions.Locking;
 
 /// <summary>The outcome of asking for a job's lock. Busy and not-due are expected outcomes, not exceptions.</summary>
@@ -7,13 +9,13 @@ internal abstract record LockAttempt
     {
     }
 
-    /// <summary>The lock is ours: start the run, then record its handle on <see cref="Lease"/>.</summary>
-    public sealed record Acquired(JobLease Lease) : LockAttempt;
+    /// <summary>The lock is ours, owned by the run supervisor: start the run and tell <see cref="Run"/> how it went.</summary>
+    public sealed record Acquired(OwnedRun Run) : LockAttempt;
 
-    /// <summary>Another run holds the lock and is alive (or cannot be proved dead before its deadline).</summary>
+    /// <summary>Another run holds the lock and is alive (or cannot be proved dead yet).</summary>
     public sealed record Busy(string? RunningRunId) : LockAttempt;
 
-    /// <summary>No scheduled time has passed since the last run started.</summary>
+    /// <summary>No scheduled time has passed since the last run really started.</summary>
     public sealed record NotDue(DateTimeOffset NextDue, string? LastRunId) : LockAttempt;
 }
 

@@ -13,20 +13,20 @@ internal sealed class LockOptions
     public string ContainerName { get; set; } = "cron-locks";
 
     /// <summary>
-    /// How long a caller waits for a lease holder that has not yet written its run record before it breaks the lease.
-    /// A holder only starts its run after writing that record under its lease, so breaking never causes a second run.
+    /// The lease on a job's lock blob (Azure allows 15–60 s). Its owner renews it every quarter of this while the run
+    /// lives; when the owner dies, the lock is free again within this time. A local run dies a quarter of it before
+    /// its owner's lease can expire, so a storage outage of up to about half of it does not stop a run.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
-    public TimeSpan RecordGrace { get; set; } = TimeSpan.FromSeconds(2);
-
-    /// <summary>
-    /// How long after a run started its runner's "not found" is not yet believed (a remote API may take a moment to
-    /// list an execution it accepted); until then the run counts as alive.
-    /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
-    public TimeSpan NotFoundGrace { get; set; } = TimeSpan.FromMinutes(2);
+    [Range(typeof(TimeSpan), "00:00:15", "00:01:00")]
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>How many read-decide-act rounds one call tries under contention before answering busy.</summary>
     [Range(2, 20)]
     public int MaxAttempts { get; set; } = 6;
+
+    /// <summary>How often the owner renews the lease.</summary>
+    public TimeSpan RenewInterval => LeaseDuration / 4;
+
+    /// <summary>How long after a renewal (or the acquire) was sent a local run may live unless renewed again.</summary>
+    public TimeSpan LifelineBudget => LeaseDuration - (LeaseDuration / 4);
 }

@@ -1,39 +1,54 @@
 using System.Globalization;
 using CronFunctions.Runners;
+using CronFunctions.Runs;
 
 namespace CronFunctions.Locking;
 
 /// <summary>
-/// The run record kept in the lock blob's metadata: which run holds (or last held) the lock, how to ask its runner
-/// whether it is alive, when it started (the not-due guard's "last run started") and its deadline.
+/// The run record kept in the lock blob's metadata: which run holds (or last held) the lock and in what state, how
+/// to ask its runner about it, when it started and its deadline (times are the storage service's), and the start of
+/// the last run that really started (the not-due rule's "last started", which a failed start does not move).
 /// </summary>
 internal sealed record LockRecord(
     string RunId,
-    string State,
+    RunState State,
     string Runner,
     DateTimeOffset Started,
     DateTimeOffset Deadline,
+    string? Owner = null,
     RunHandle? Handle = null,
     DateTimeOffset? Ended = null,
     string? Outcome = null,
-    int? ExitCode = null)
+    int? ExitCode = null,
+    DateTimeOffset? LastStarted = null,
+    string? LastRunId = null,
+    DateTimeOffset? Fenced = null)
 {
-    public const string Starting = "starting";
-    public const string Running = "running";
-    public const string Finished = "ended";
+    /// <summary>Records written by this version carry <c>v=2</c>; older ones were held by infinite leases.</summary>
+    public const string Version = "2";
 
-    public bool IsEnded => State == Finished;
+    /// <summary>The start the not-due rule counts from: this run's if it really started, else the last one that did.</summary>
+    public DateTimeOffset? SlotStarted => State.CountsAsStarted() ? Started : LastStarted;
+
+    /// <summary>The run id that goes with <see cref="SlotStarted"/>.</summary>
+    public string? SlotRunId => State.CountsAsStarted() ? RunId : LastRunId;
+
+    /// <summary>A new attempt's record, carrying the slot of <paramref name="previous"/>.</summary>
+    public static LockRecord Begin(string runId, string runner, DateTimeOffset now, TimeSpan maxRuntime, string owner, LockRecord? previous) =>
+        new(runId, RunState.Starting, runner, now, now + maxRuntime, owner, LastStarted: previous?.SlotStarted, LastRunId: previous?.SlotRunId);
 
     public Dictionary<string, string> ToMetadata()
     {
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
         {
+            ["v"] = Version,
             ["runid"] = RunId,
-            ["state"] = State,
+            ["state"] = State.ToMetadata(),
             ["runner"] = Runner,
             ["started"] = Format(Started),
             ["deadline"] = Format(Deadline),
         };
+        Put(metadata, "owner", Owner);
         if (Handle is not null)
         {
             metadata["handle"] = Handle.Id;
@@ -46,13 +61,17 @@ internal sealed record LockRecord(
         Put(metadata, "ended", Ended is { } ended ? Format(ended) : null);
         Put(metadata, "outcome", Outcome);
         Put(metadata, "exitcode", ExitCode?.ToString(CultureInfo.InvariantCulture));
+        Put(metadata, "laststarted", LastStarted is { } lastStarted ? Format(lastStarted) : null);
+        Put(metadata, "lastrunid", LastRunId);
+        Put(metadata, "fenced", Fenced is { } fenced ? Format(fenced) : null);
         return metadata;
     }
 
+    /// <summary>The record in <paramref name="metadata"/>, or null when there is none (a new blob) or it is unreadable.</summary>
     public static LockRecord? FromMetadata(IDictionary<string, string> metadata)
     {
         var m = new Dictionary<string, string>(metadata, StringComparer.OrdinalIgnoreCase);
-        if (!m.TryGetValue("runid", out var runId) || !m.TryGetValue("state", out var state)
+        if (!m.TryGetValue("runid", out var runId) || RunStates.FromMetadata(m.GetValueOrDefault("state")) is not { } state
             || !TryParseTime(m, "started", out var started) || !TryParseTime(m, "deadline", out var deadline))
         {
             return null;
@@ -74,10 +93,14 @@ internal sealed record LockRecord(
             runner,
             started,
             deadline,
+            m.GetValueOrDefault("owner") ?? handle?.Host,
             handle,
             TryParseTime(m, "ended", out var ended) ? ended : null,
             m.GetValueOrDefault("outcome"),
-            int.TryParse(m.GetValueOrDefault("exitcode"), CultureInfo.InvariantCulture, out var exitCode) ? exitCode : null);
+            int.TryParse(m.GetValueOrDefault("exitcode"), CultureInfo.InvariantCulture, out var exitCode) ? exitCode : null,
+            TryParseTime(m, "laststarted", out var lastStarted) ? lastStarted : null,
+            m.GetValueOrDefault("lastrunid"),
+            TryParseTime(m, "fenced", out var fenced) ? fenced : null);
     }
 
     private static string Format(DateTimeOffset time) => time.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using CronFunctions.Functions;
 using CronFunctions.Jobs;
-using CronFunctions.Runners.Local;
+using CronFunctions.Runs;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -56,7 +56,7 @@ internal sealed class AppInstance : IAsyncDisposable
         return (context.Response.StatusCode, System.Text.Encoding.UTF8.GetString(body));
     }
 
-    public Task WaitForRunsAsync() => Task.WhenAll(_services.GetRequiredService<LocalProcessRunner>().ActiveWatchers);
+    public Task WaitForRunsAsync() => Task.WhenAll(_services.GetRequiredService<RunSupervisor>().Active);
 
     public async ValueTask DisposeAsync()
     {

@@ -2,6 +2,7 @@ using CronFunctions.Bench;
 using CronFunctions.Bench.Infrastructure;
 using CronFunctions.Jobs;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 // CronFunctions.Bench: drives the real pipeline (function classes + Azurite) outside the Functions host.
 //   run [options]       the benchmark: latency/throughput per call type, storage requests per call, contention,
@@ -45,16 +46,36 @@ catch (BenchSetupException ex)
 static async Task<int> Hold(IConfiguration configuration, string jobName, string? query, int count)
 {
     var job = JobCatalog.Find(jobName) ?? throw new ArgumentException($"Unknown job {jobName}.");
-    await using var app = new AppInstance(configuration);
-    var authorization = "Bearer " + configuration["ERIFY_CRON_TOKEN"];
-    var answers = await Task.WhenAll(Enumerable.Range(0, count).Select(_ => Task.Run(() => app.CallAsync(job, "POST", query, authorization))));
-    foreach (var (status, body) in answers)
+
+    // SIGTERM is a graceful stop, as the Functions host gives its worker: the app's hosted services stop (local runs
+    // are stopped and recorded as interrupted, their locks freed). SIGKILL is a crash.
+    var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+    using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
     {
-        Console.WriteLine($"{status} {body}");
+        context.Cancel = true;
+        stop.TrySetResult();
+    });
+
+    // CRON_TEST_FAULT (e.g. "Write:1:Kill"): a fault on one of the app's storage requests, for the tests' fault matrix.
+    var faults = StorageFaults.FromEnvironment(Environment.GetEnvironmentVariable("CRON_TEST_FAULT"));
+    await using (var app = new AppInstance(configuration, services =>
+    {
+        if (faults is not null)
+        {
+            services.AddKeyedSingleton<Azure.Core.Pipeline.HttpPipelinePolicy>(CronFunctions.CronFunctionsRegistration.StoragePolicyKey, faults);
+        }
+    }))
+    {
+        var authorization = "Bearer " + configuration["ERIFY_CRON_TOKEN"];
+        var answers = await Task.WhenAll(Enumerable.Range(0, count).Select(_ => Task.Run(() => app.CallAsync(job, "POST", query, authorization))));
+        foreach (var (status, body) in answers)
+        {
+            Console.WriteLine($"{status} {body}");
+        }
+
+        await Console.Out.FlushAsync();
+        await stop.Task;
     }
 
-    await Console.Out.FlushAsync();
-    await app.WaitForRunsAsync();
-    await Task.Delay(Timeout.Infinite);
     return 0;
 }

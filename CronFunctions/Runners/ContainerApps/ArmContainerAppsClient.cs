@@ -71,6 +71,13 @@ internal sealed class ArmContainerAppsClient : IContainerAppsArmClient
             body: null,
             cancellationToken);
 
+    public Task<ArmResponse> StopExecutionAsync(ContainerAppsJobTarget job, string executionName, CancellationToken cancellationToken) =>
+        SendAsync(
+            RequestMethod.Post,
+            ResourceUri(JobPath(job) + "/executions/" + Uri.EscapeDataString(executionName) + "/stop"),
+            body: null,
+            cancellationToken);
+
     /// <summary>Whether <paramref name="url"/> is an https URL of the Resource Manager endpoint (same scheme, host and port).</summary>
     public static bool IsResourceManagerUrl(Uri url, Uri endpoint) =>
         url.IsAbsoluteUri

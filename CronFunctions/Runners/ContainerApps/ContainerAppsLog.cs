@@ -76,6 +76,11 @@ internal static partial class ContainerAppsLog
     public static partial void StartOperationFailed(
         this ILogger logger, string jobName, string runId, string operationStatus, string? errorCode, string? requestId);
 
+    [LoggerMessage(EventId = 3021, Level = LogLevel.Warning,
+        Message = "Asked Container Apps Job {JobName} to stop execution {Execution}: ARM status {ArmStatus}, error {ErrorCode} (request {RequestId})")]
+    public static partial void ExecutionStopRequested(
+        this ILogger logger, string execution, string jobName, int armStatus, string? errorCode, string? requestId);
+
     [LoggerMessage(EventId = 3030, Level = LogLevel.Debug,
         Message = "Execution {Execution} of Container Apps Job {JobName} is {Status}")]
     public static partial void ExecutionStatus(this ILogger logger, string execution, string jobName, string status);

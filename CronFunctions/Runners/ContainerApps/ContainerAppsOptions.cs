@@ -78,6 +78,17 @@ internal sealed class ContainerAppsOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "00:00:30", ErrorMessage = "PollInterval must be between 10 ms and 30 seconds.")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// How long after a start ARM's "not found" is not yet believed (it may take a moment to list an execution it
+    /// accepted): until then an execution that cannot be found is neither alive nor proved absent.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00", ErrorMessage = "NotFoundGrace must be between 0 and 1 hour.")]
+    public TimeSpan NotFoundGrace { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How often the instance that owns a remote run asks ARM whether it is still running.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00", ErrorMessage = "StatusPollInterval must be between 1 second and 10 minutes.")]
+    public TimeSpan StatusPollInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Retries for reads (GET). The start request is never retried.</summary>
     [Range(0, 10, ErrorMessage = "MaxReadRetries must be between 0 and 10.")]
     public int MaxReadRetries { get; set; } = 3;

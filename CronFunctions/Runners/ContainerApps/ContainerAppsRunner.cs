@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using Azure;
 using Azure.Identity;
+using CronFunctions.Jobs;
+using CronFunctions.Runs;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -33,7 +35,24 @@ internal sealed class ContainerAppsRunner(
 
     public string Kind => RunnerKind;
 
-    public async Task<RunHandle> StartAsync(RunRequest request, CancellationToken cancellationToken)
+    public bool IsRemote => true;
+
+    public TimeSpan PollInterval
+    {
+        get
+        {
+            try
+            {
+                return options.Value.StatusPollInterval;
+            }
+            catch (OptionsValidationException)
+            {
+                return TimeSpan.FromSeconds(30);
+            }
+        }
+    }
+
+    public async Task<RunStart> StartAsync(RunRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
 
@@ -69,21 +88,95 @@ internal sealed class ContainerAppsRunner(
         {
             return await StartOnceAsync(request, target, body, settings, budget.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException ex) when (budget.IsCancellationRequested)
+        catch (OperationCanceledException) when (budget.IsCancellationRequested)
         {
             logger.ExecutionNotFound(target.JobName, request.Job.Name, request.RunId);
-            throw new RunnerException(
-                $"Starting Container Apps Job '{target.JobName}' did not complete in time and no execution of this run was found.", 502, ex);
+            return new RunStart.Unknown(
+                $"Starting Container Apps Job '{target.JobName}' did not complete in time and no execution of this run was found yet.", 502);
         }
     }
 
-    public async Task<RunStatus> GetStatusAsync(RunHandle handle, CancellationToken cancellationToken)
+    public async Task<RunProbe> ProbeAsync(
+        JobDefinition job, string runId, RunHandle? handle, DateTimeOffset attemptedAt, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ContainerAppsOptions settings;
+        try
+        {
+            settings = options.Value;
+        }
+        catch (OptionsValidationException ex)
+        {
+            logger.ConfigurationInvalid(ContainerAppsOptions.SectionName, string.Join(" ", ex.Failures));
+            return new RunProbe.Unknown("the Container Apps runner is not configured");
+        }
+
+        var young = now - attemptedAt < settings.NotFoundGrace;
+        if (handle is not null)
+        {
+            return await ProbeExecutionAsync(handle, young, cancellationToken).ConfigureAwait(false);
+        }
+
+        // The start's answer was never seen: the execution, if any, carries our run id.
+        if (settings.ResolveTarget(job, out _) is not { } target)
+        {
+            return new RunProbe.Unknown("no Container Apps Job is configured for the job");
+        }
+
+        var (executions, listed) = await ListExecutionsAsync(runId, target, settings, cancellationToken).ConfigureAwait(false);
+
+        // Complete enough to prove an absence: every page read, and every execution that could be ours (started after
+        // the attempt, give or take the clocks) showing its environment, so its run id.
+        var complete = listed && executions.All(e =>
+            ExecutionTemplate.ShowsEnvironment(e["properties"]?["template"])
+            || (ExecutionMatcher.StartOf(e) is { } started && started < attemptedAt - ExecutionMatcher.ClockSkew));
+        if (ExecutionMatcher.FindOwn(executions, runId, attemptedAt) is { MatchedBy: ExecutionTemplate.RunIdVariable } own)
+        {
+            var found = Handle(target, own.Name);
+            logger.ExecutionAdopted(job.Name, runId, own.Name, own.Status, target.JobName, own.MatchedBy);
+            return IsFinalStatus(own.Status) ? new RunProbe.Ended(found, Canonical(own.Status!)) : new RunProbe.Alive(found);
+        }
+
+        // Absence is proved only by a complete listing, long enough after the attempt for ARM to list its execution.
+        return complete && !young
+            ? new RunProbe.Absent()
+            : new RunProbe.Unknown(complete ? "the start is too recent to be sure it did not happen" : "the executions could not be listed");
+    }
+
+    public async Task<bool> StopAsync(RunHandle handle, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(handle);
+        if (!ArmNames.TryParseExecutionPath(handle.Id, out var job, out var execution))
+        {
+            logger.InvalidHandle(handle.Id, handle.Runner);
+            return false;
+        }
+
+        try
+        {
+            var response = await arm.StopExecutionAsync(job, execution, cancellationToken).ConfigureAwait(false);
+            logger.ExecutionStopRequested(execution, job.JobName, response.Status, response.ErrorCode, response.RequestId);
+
+            // 404: gone already; 409: not running any more. Either way nothing is left to stop.
+            return response.IsSuccess || response.Status is 404 or 409;
+        }
+        catch (AuthenticationFailedException ex)
+        {
+            logger.CredentialFailed(ex.GetType().Name);
+            return false;
+        }
+        catch (Exception ex) when (IsTransportFailure(ex))
+        {
+            logger.StatusReadFailed(execution, job.JobName, ex);
+            return false;
+        }
+    }
+
+    private async Task<RunProbe> ProbeExecutionAsync(RunHandle handle, bool young, CancellationToken cancellationToken)
+    {
         if (handle.Runner != Kind || !ArmNames.TryParseExecutionPath(handle.Id, out var job, out var execution))
         {
             logger.InvalidHandle(handle.Id, handle.Runner);
-            return new RunStatus(RunLiveness.Unknown);
+            return new RunProbe.Unknown("the run's handle is not a Container Apps execution");
         }
 
         ArmResponse response;
@@ -95,48 +188,46 @@ internal sealed class ContainerAppsRunner(
         {
             throw;
         }
-        catch (OptionsValidationException ex)
-        {
-            logger.ConfigurationInvalid(ContainerAppsOptions.SectionName, string.Join(" ", ex.Failures));
-            return new RunStatus(RunLiveness.Unknown);
-        }
         catch (AuthenticationFailedException ex)
         {
             logger.CredentialFailed(ex.GetType().Name);
-            return new RunStatus(RunLiveness.Unknown);
+            return new RunProbe.Unknown("no token for Azure Resource Manager");
         }
         catch (Exception ex) when (IsTransportFailure(ex))
         {
             logger.StatusReadFailed(execution, job.JobName, ex);
-            return new RunStatus(RunLiveness.Unknown);
+            return new RunProbe.Unknown("Azure Resource Manager could not be reached");
         }
 
         if (response.Status == 404)
         {
+            // ARM may not list an execution it accepted a moment ago: "not found" only counts once the run is old.
             logger.ExecutionGone(execution, job.JobName, response.RequestId);
-            return new RunStatus(RunLiveness.Ended, "NotFound");
+            return young ? new RunProbe.Unknown("the execution is not listed yet") : new RunProbe.Ended(handle, "NotFound");
         }
 
         var status = response.IsSuccess ? ExecutionMatcher.StatusOf(response.Body) : null;
-        switch (status?.ToUpperInvariant())
+        if (ExecutionMatcher.IsRunning(status))
         {
-            case "RUNNING" or "PROCESSING":
-                logger.ExecutionStatus(execution, job.JobName, status);
-                return new RunStatus(RunLiveness.Alive);
-
-            case "SUCCEEDED" or "FAILED" or "STOPPED" or "DEGRADED":
-                logger.ExecutionStatus(execution, job.JobName, status);
-                return new RunStatus(RunLiveness.Ended, Canonical(status));
-
-            default:
-                // "Unknown", an unexpected value, or an error: never claim an end we did not see.
-                logger.StatusUnknown(
-                    execution, job.JobName, response.Status, status, response.ErrorCode, response.RequestId, response.CorrelationRequestId);
-                return new RunStatus(RunLiveness.Unknown);
+            logger.ExecutionStatus(execution, job.JobName, status!);
+            return new RunProbe.Alive(handle);
         }
+
+        if (IsFinalStatus(status))
+        {
+            logger.ExecutionStatus(execution, job.JobName, status!);
+            return new RunProbe.Ended(handle, Canonical(status!));
+        }
+
+        // "Unknown", an unexpected value, or an error: never claim an end we did not see.
+        logger.StatusUnknown(execution, job.JobName, response.Status, status, response.ErrorCode, response.RequestId, response.CorrelationRequestId);
+        return new RunProbe.Unknown($"ARM answered {response.Status} with execution status {status ?? "none"}");
     }
 
-    private async Task<RunHandle> StartOnceAsync(
+    private static bool IsFinalStatus(string? status) =>
+        status?.ToUpperInvariant() is "SUCCEEDED" or "FAILED" or "STOPPED" or "DEGRADED";
+
+    private async Task<RunStart> StartOnceAsync(
         RunRequest request, ContainerAppsJobTarget target, JsonObject body, ContainerAppsOptions settings, CancellationToken cancellationToken)
     {
         var attemptedAt = timeProvider.GetUtcNow();
@@ -153,7 +244,7 @@ internal sealed class ContainerAppsRunner(
         catch (Exception ex) when (IsTransportFailure(ex))
         {
             logger.StartAmbiguous(target.JobName, request.Job.Name, request.RunId, Describe(ex), 0, null, null, ex);
-            return await AdoptOrFailAsync(request, target, attemptedAt, settings, failureStatus: 502, cancellationToken).ConfigureAwait(false);
+            return await AdoptOrUnknownAsync(request, target, attemptedAt, settings, failureStatus: 502, cancellationToken).ConfigureAwait(false);
         }
 
         switch (response.Status)
@@ -165,7 +256,7 @@ internal sealed class ContainerAppsRunner(
                 }
 
                 logger.StartNotFollowed(target.JobName, request.RunId, "the response names no execution", response.Status, response.RequestId);
-                return await AdoptOrFailAsync(request, target, attemptedAt, settings, failureStatus: 502, cancellationToken).ConfigureAwait(false);
+                return await AdoptOrUnknownAsync(request, target, attemptedAt, settings, failureStatus: 502, cancellationToken).ConfigureAwait(false);
 
             case 202:
                 var deadline = timeProvider.GetUtcNow() + settings.StartTimeout;
@@ -174,12 +265,12 @@ internal sealed class ContainerAppsRunner(
                     return Started(request, target, followed, response);
                 }
 
-                return await AdoptOrFailAsync(request, target, attemptedAt, settings, failureStatus: 502, cancellationToken).ConfigureAwait(false);
+                return await AdoptOrUnknownAsync(request, target, attemptedAt, settings, failureStatus: 502, cancellationToken).ConfigureAwait(false);
 
             case 408 or >= 500:
                 logger.StartAmbiguous(
                     target.JobName, request.Job.Name, request.RunId, "ARM failed", response.Status, response.RequestId, response.CorrelationRequestId, null);
-                return await AdoptOrFailAsync(
+                return await AdoptOrUnknownAsync(
                     request, target, attemptedAt, settings, failureStatus: response.Status == 503 ? 503 : 502, cancellationToken).ConfigureAwait(false);
 
             default:
@@ -355,7 +446,7 @@ internal sealed class ContainerAppsRunner(
     /// After a start whose outcome was not seen: list the job's executions (a few times, as a new execution may take
     /// a moment to be listed) and adopt ours, or fail. Never starts again.
     /// </summary>
-    private async Task<RunHandle> AdoptOrFailAsync(
+    private async Task<RunStart> AdoptOrUnknownAsync(
         RunRequest request,
         ContainerAppsJobTarget target,
         DateTimeOffset attemptedAt,
@@ -376,22 +467,27 @@ internal sealed class ContainerAppsRunner(
                 await Task.Delay(settings.PollInterval, timeProvider, cancellationToken).ConfigureAwait(false);
             }
 
-            var executions = await ListExecutionsAsync(request, target, settings, cancellationToken).ConfigureAwait(false);
+            var (executions, _) = await ListExecutionsAsync(request.RunId, target, settings, cancellationToken).ConfigureAwait(false);
             if (ExecutionMatcher.FindOwn(executions, request.RunId, attemptedAt) is { } own)
             {
                 logger.ExecutionAdopted(request.Job.Name, request.RunId, own.Name, own.Status, target.JobName, own.MatchedBy);
-                return Handle(target, own.Name);
+                return new RunStart.Started(Handle(target, own.Name));
             }
         }
 
+        // Unknown is a state, not an error: the lock stays held until Azure shows the execution or proves it absent.
         logger.ExecutionNotFound(target.JobName, request.Job.Name, request.RunId);
-        throw new RunnerException(
-            $"Starting Container Apps Job '{target.JobName}' did not complete and no execution of this run was found.", failureStatus);
+        return new RunStart.Unknown(
+            $"Starting Container Apps Job '{target.JobName}' did not complete and no execution of this run was found yet; the job stays locked until Azure shows whether it started.",
+            failureStatus);
     }
 
-    /// <summary>The job's executions, a few pages at most; empty when they cannot be read.</summary>
-    private async Task<List<JsonObject>> ListExecutionsAsync(
-        RunRequest request, ContainerAppsJobTarget target, ContainerAppsOptions settings, CancellationToken cancellationToken)
+    /// <summary>
+    /// The job's executions, a few pages at most, and whether the listing is complete enough to prove an absence: every
+    /// page read, and every execution recent enough to be ours showing its environment (so its run id).
+    /// </summary>
+    private async Task<(List<JsonObject> Executions, bool Complete)> ListExecutionsAsync(
+        string runId, ContainerAppsJobTarget target, ContainerAppsOptions settings, CancellationToken cancellationToken)
     {
         const int MaxPages = 5;
         List<JsonObject> executions = [];
@@ -407,14 +503,14 @@ internal sealed class ContainerAppsRunner(
             }
             catch (Exception ex) when (IsTransportFailure(ex) || ex is AuthenticationFailedException)
             {
-                logger.StartNotFollowed(target.JobName, request.RunId, "listing executions failed: " + Describe(ex), 0, null, null);
-                break;
+                logger.StartNotFollowed(target.JobName, runId, "listing executions failed: " + Describe(ex), 0, null, null);
+                return (executions, false);
             }
 
             if (!response.IsSuccess)
             {
-                logger.StartNotFollowed(target.JobName, request.RunId, "listing executions failed", response.Status, response.RequestId);
-                break;
+                logger.StartNotFollowed(target.JobName, runId, "listing executions failed", response.Status, response.RequestId);
+                return (executions, false);
             }
 
             if (response.Body?["value"] is JsonArray value)
@@ -424,17 +520,17 @@ internal sealed class ContainerAppsRunner(
 
             if (!TryOperationUrl(ReadString(response.Body?["nextLink"]), settings, out next))
             {
-                break;
+                return (executions, ReadString(response.Body?["nextLink"]) is null);
             }
         }
 
-        return executions;
+        return (executions, false); // more pages than we read
     }
 
-    private RunHandle Started(RunRequest request, ContainerAppsJobTarget target, string execution, ArmResponse response)
+    private RunStart.Started Started(RunRequest request, ContainerAppsJobTarget target, string execution, ArmResponse response)
     {
         logger.Started(request.Job.Name, request.RunId, execution, target.JobName, response.Status, response.RequestId);
-        return Handle(target, execution);
+        return new RunStart.Started(Handle(target, execution));
     }
 
     private static RunHandle Handle(ContainerAppsJobTarget target, string execution) =>

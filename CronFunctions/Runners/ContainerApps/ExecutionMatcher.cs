@@ -83,7 +83,7 @@ internal static class ExecutionMatcher
 
     public static string? StatusOf(JsonNode? execution) => ReadString(execution?["properties"]?["status"]);
 
-    private static DateTimeOffset? StartOf(JsonNode execution) =>
+    public static DateTimeOffset? StartOf(JsonNode execution) =>
         DateTimeOffset.TryParse(
             ReadString(execution["properties"]?["startTime"]),
             CultureInfo.InvariantCulture,

@@ -29,6 +29,9 @@ internal interface IContainerAppsArmClient
 
     /// <summary><c>GET .../jobs/{job}/executions/{name}</c>.</summary>
     Task<ArmResponse> GetExecutionAsync(ContainerAppsJobTarget job, string executionName, CancellationToken cancellationToken);
+
+    /// <summary><c>POST .../jobs/{job}/executions/{name}/stop</c>: stops a running execution (sent once, like a start).</summary>
+    Task<ArmResponse> StopExecutionAsync(ContainerAppsJobTarget job, string executionName, CancellationToken cancellationToken);
 }
 
 /// <summary>One ARM response as the runner needs it: status, JSON body and the headers worth logging or following.</summary>

@@ -1,44 +1,42 @@
-using System.Collections.Concurrent;
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
 using CronFunctions.Diagnostics;
 using CronFunctions.Jobs;
+using CronFunctions.Runs;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace CronFunctions.Runners.Local;
 
 /// <summary>
-/// Runs <c>python manage.py &lt;args&gt;</c> as a child process of the app: argv list, no shell; stdout and stderr
-/// drained line by line into the logs; the job leads its own process group (<c>setsid</c>), which is killed when the
-/// job exits and at its maximum runtime; low-priority jobs run under <c>nice</c>/<c>ionice</c> where present. Reports
-/// the end of each run through <see cref="RunRequest.OnEnded"/>, and answers liveness for processes on this host by
-/// pid, start time and process group.
+/// Runs <c>python manage.py &lt;args&gt;</c> next to the app: argv list, no shell, under a <see cref="Lifeline"/> that
+/// ties the job to this app instance (it dies with the app, when the app's lease time runs out, or when asked), in a
+/// process group of its own (<c>setsid</c>) that is killed whole; low-priority jobs under <c>nice</c>/<c>ionice</c>;
+/// an allow-listed environment (<see cref="JobEnvironment"/>); output lines bounded and drained into the logs.
 /// </summary>
 internal sealed class LocalProcessRunner(
     IOptions<LocalRunnerOptions> options,
-    TimeProvider timeProvider,
     ILogger<LocalProcessRunner> logger) : IJobRunner
 {
     private static readonly string? SetSid = FindOnPath("setsid");
     private static readonly string? Nice = FindOnPath("nice");
     private static readonly string? IoNice = FindOnPath("ionice");
 
-    /// <summary>How long output may keep flowing after the job's group was killed before the run is reported ended.</summary>
-    private static readonly TimeSpan OutputDrainLimit = TimeSpan.FromSeconds(10);
-
-    private readonly ConcurrentDictionary<string, Task> _watchers = new(StringComparer.Ordinal);
+    /// <summary>How long the lifeline may take to start the job and say so.</summary>
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
 
     public string Kind => RunnerKinds.Local;
+
+    public bool IsRemote => false;
+
+    /// <summary>Not polled: the lifeline reports the end of a local run.</summary>
+    public TimeSpan PollInterval => Timeout.InfiniteTimeSpan;
 
     /// <summary>This host's name, as stored in run handles to tell our processes from other hosts'.</summary>
     public static string HostName { get; } = Environment.MachineName;
 
-    /// <summary>Watchers of runs still going in this app instance (for tests and graceful waits).</summary>
-    internal IReadOnlyCollection<Task> ActiveWatchers => [.. _watchers.Values];
-
-    public Task<RunHandle> StartAsync(RunRequest request, CancellationToken cancellationToken)
+    public async Task<RunStart> StartAsync(RunRequest request, CancellationToken cancellationToken)
     {
         var settings = options.Value;
         var directory = Path.GetFullPath(settings.BackendDirectory);
@@ -58,101 +56,129 @@ internal sealed class LocalProcessRunner(
             throw new RunnerException("The job's process could not be started: the Python executable was not found.", 500, missing);
         }
 
-        var startInfo = BuildStartInfo(request, settings, python, directory);
-        var process = new Process { StartInfo = startInfo, EnableRaisingEvents = true };
-        var tail = new OutputTail(settings.TailLines);
-        process.OutputDataReceived += (_, e) => OnLine(request, tail, "stdout", e.Data);
-        process.ErrorDataReceived += (_, e) => OnLine(request, tail, "stderr", e.Data);
-
+        var argv = JobArgv(request, settings, python);
+        var lifeline = new Process { StartInfo = LifelineStartInfo(request, settings, directory, argv) };
+        LocalRun run;
         try
         {
-            process.Start();
+            run = await LocalRun.StartAsync(lifeline, request.Job.Name, request.RunId, settings.TailLines, settings.MaxLineBytes, StartTimeout, logger)
+                .ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is Win32Exception or InvalidOperationException or PlatformNotSupportedException)
         {
-            process.Dispose();
-            Log.ProcessStartFailed(logger, ex, request.Job.Name, request.RunId, startInfo.FileName, directory);
+            lifeline.Dispose();
+            Log.ProcessStartFailed(logger, ex, request.Job.Name, request.RunId, python, directory);
             throw new RunnerException("The job's process could not be started.", 500, ex);
         }
 
-        var started = timeProvider.GetTimestamp();
-        // The job never reads our stdin: close it so a prompt can't hang the job.
-        process.StandardInput.Close();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-
-        var pid = process.Id;
-        Log.ProcessStarted(logger, request.Job.Name, request.RunId, pid, startInfo.FileName, string.Join(' ', startInfo.ArgumentList));
+        var pid = run.Pid!.Value;
+        Log.ProcessStarted(logger, request.Job.Name, request.RunId, pid, python, string.Join(' ', argv.SkipWhile(a => a != python).Skip(1)));
         var handle = new RunHandle(
             Kind,
             pid.ToString(CultureInfo.InvariantCulture),
             Host: HostName,
             Pid: pid,
-            ProcessStartTicks: TryGetStartTicks(process));
-
-        // Registered before the watch starts, so a run that ends at once is never left behind in the table.
-        var watched = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _watchers[request.RunId] = watched.Task;
-        _ = Task.Run(
-            async () =>
-            {
-                try
-                {
-                    await WatchAsync(request, process, tail, started).ConfigureAwait(false);
-                }
-                finally
-                {
-                    _watchers.TryRemove(request.RunId, out _);
-                    watched.TrySetResult();
-                }
-            },
-            CancellationToken.None);
-        return Task.FromResult(handle);
+            ProcessStartTicks: TryGetStartTicks(pid));
+        return new RunStart.Started(handle, run);
     }
 
-    public Task<RunStatus> GetStatusAsync(RunHandle handle, CancellationToken cancellationToken)
+    /// <summary>Local runs are never probed from another instance: they die with their owner (see <see cref="Lifeline"/>).</summary>
+    public Task<RunProbe> ProbeAsync(
+        JobDefinition job, string runId, RunHandle? handle, DateTimeOffset attemptedAt, DateTimeOffset now, CancellationToken cancellationToken) =>
+        Task.FromResult<RunProbe>(new RunProbe.Unknown("a local run is only known to its owner"));
+
+    public Task<bool> StopAsync(RunHandle handle, CancellationToken cancellationToken) => Task.FromResult(false);
+
+    /// <summary>
+    /// Whether a process of the run behind <paramref name="handle"/> is alive on this host (its pid, with the same
+    /// start time, or any member of its process group); null when the run is not on this host.
+    /// </summary>
+    public static bool? IsAliveHere(RunHandle? handle)
     {
-        if (handle.Pid is not { } pid || !string.Equals(handle.Host, HostName, StringComparison.Ordinal))
+        if (handle?.Pid is not { } pid || !string.Equals(handle.Host, HostName, StringComparison.Ordinal))
         {
-            // A process on another host (or no pid at all): we cannot tell.
-            return Task.FromResult(new RunStatus(RunLiveness.Unknown));
+            return null;
         }
 
-        return Task.FromResult(ProbeProcess(pid, handle.ProcessStartTicks));
-    }
-
-    private static RunStatus ProbeProcess(int pid, long? expectedStartTicks)
-    {
         try
         {
             using var process = Process.GetProcessById(pid);
-            if (process.HasExited || IsZombie(pid))
-            {
-                return GroupGone(pid);
-            }
-
-            // A pid is reused once its process is gone: the start time tells our process from a newcomer.
-            if (expectedStartTicks is { } expected && TryGetStartTicks(process) is { } actual
-                && Math.Abs(actual - expected) > TimeSpan.TicksPerSecond)
-            {
-                return GroupGone(pid);
-            }
-
-            return new RunStatus(RunLiveness.Alive);
+            var sameProcess = !process.HasExited && !IsZombie(pid)
+                && (handle.ProcessStartTicks is not { } expected || TryGetStartTicks(pid) is not { } actual
+                    || Math.Abs(actual - expected) <= TimeSpan.TicksPerSecond);
+            return sameProcess || GroupHasLiveMembers(pid);
         }
-        catch (ArgumentException)
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
         {
-            return GroupGone(pid);
-        }
-        catch (InvalidOperationException)
-        {
-            return GroupGone(pid);
+            return GroupHasLiveMembers(pid);
         }
     }
 
-    /// <summary>The job's own process is gone: the run is over unless something it started still runs in its group.</summary>
-    private static RunStatus GroupGone(int pid) =>
-        GroupHasLiveMembers(pid) ? new RunStatus(RunLiveness.Alive) : new RunStatus(RunLiveness.Ended, "ProcessGone");
+    private static List<string> JobArgv(RunRequest request, LocalRunnerOptions settings, string python)
+    {
+        var argv = new List<string>();
+
+        // setsid makes the job lead its own process group (it execs, so the pid is still the job's): the lifeline kills
+        // the group, so a child the job left behind can neither outlive its run nor overlap the next one.
+        if (SetSid is not null)
+        {
+            argv.Add(SetSid);
+        }
+
+        if (request.Job.LowPriority)
+        {
+            // nice and ionice exec the next program, so the pid is still the job's own.
+            if (Nice is not null)
+            {
+                argv.AddRange([Nice, "-n", "10"]);
+            }
+
+            if (IoNice is not null)
+            {
+                argv.AddRange([IoNice, "-c", "3", "-t"]); // -t: run anyway where the idle class is not permitted
+            }
+        }
+
+        argv.Add(python);
+        argv.Add(settings.ManageScript);
+        argv.AddRange(request.Arguments);
+        return argv;
+    }
+
+    private static ProcessStartInfo LifelineStartInfo(RunRequest request, LocalRunnerOptions settings, string directory, List<string> argv)
+    {
+        var startInfo = new ProcessStartInfo(DotnetHost)
+        {
+            WorkingDirectory = directory,
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            CreateNoWindow = true,
+        };
+        startInfo.ArgumentList.Add(typeof(Lifeline).Assembly.Location);
+        foreach (var arg in Lifeline.Arguments(request.LifelineDeadline, settings.StopGrace, settings.MaxLineBytes, SetSid is not null, argv))
+        {
+            startInfo.ArgumentList.Add(arg);
+        }
+
+        // Only what the job needs: the lifeline passes its environment on to the job unchanged.
+        startInfo.Environment.Clear();
+        foreach (var (name, value) in JobEnvironment.Build(Environment.GetEnvironmentVariables(), settings, request.RunId, request.Job.Name))
+        {
+            startInfo.Environment[name] = value;
+        }
+
+        startInfo.Environment["DOTNET_gcServer"] = "0"; // the lifeline is tiny: workstation GC keeps it so
+        return startInfo;
+    }
+
+    /// <summary>The <c>dotnet</c> host that runs this app (and so its lifeline).</summary>
+    private static string DotnetHost { get; } =
+        Environment.ProcessPath is { } path && Path.GetFileNameWithoutExtension(path) == "dotnet" ? path
+        : Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } hostPath ? hostPath
+        : Environment.GetEnvironmentVariable("DOTNET_ROOT") is { Length: > 0 } root && File.Exists(Path.Combine(root, "dotnet")) ? Path.Combine(root, "dotnet")
+        : FindOnPath("dotnet") ?? "dotnet";
 
     private static bool IsZombie(int pid)
     {
@@ -163,23 +189,20 @@ internal sealed class LocalProcessRunner(
             var state = stat.AsSpan(stat.LastIndexOf(')') + 1).TrimStart();
             return !state.IsEmpty && state[0] is 'Z' or 'X';
         }
-        catch (IOException)
-        {
-            return false;
-        }
-        catch (UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             return false;
         }
     }
 
-    private static long? TryGetStartTicks(Process process)
+    private static long? TryGetStartTicks(int pid)
     {
         try
         {
+            using var process = Process.GetProcessById(pid);
             return process.StartTime.ToUniversalTime().Ticks;
         }
-        catch (Exception ex) when (ex is InvalidOperationException or Win32Exception or NotSupportedException)
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or Win32Exception or NotSupportedException)
         {
             return null;
         }
@@ -200,154 +223,6 @@ internal sealed class LocalProcessRunner(
         return FindOnPath(executable) ?? (OperatingSystem.IsWindows() ? executable : null);
     }
 
-    private static ProcessStartInfo BuildStartInfo(RunRequest request, LocalRunnerOptions settings, string python, string directory)
-    {
-        var argv = new List<string>();
-
-        // setsid makes the job lead its own process group (it execs, so the pid is still the job's): the group is
-        // killed at the maximum runtime and when the job exits, and stays "alive" while any member lives, so a
-        // child the job left behind can neither outlive its run unseen nor overlap the next one.
-        if (SetSid is not null)
-        {
-            argv.Add(SetSid);
-        }
-
-        if (request.Job.LowPriority)
-        {
-            // nice and ionice exec the next program, so the pid we get is still the job's own.
-            if (Nice is not null)
-            {
-                argv.AddRange([Nice, "-n", "10"]);
-            }
-
-            if (IoNice is not null)
-            {
-                argv.AddRange([IoNice, "-c", "3", "-t"]); // -t: run anyway where the idle class is not permitted
-            }
-        }
-
-        argv.Add(python);
-        argv.Add(settings.ManageScript);
-        argv.AddRange(request.Arguments);
-
-        var startInfo = new ProcessStartInfo(argv[0])
-        {
-            WorkingDirectory = directory,
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            CreateNoWindow = true,
-        };
-        foreach (var arg in argv.Skip(1))
-        {
-            startInfo.ArgumentList.Add(arg);
-        }
-
-        startInfo.Environment["CRON_RUN_ID"] = request.RunId;
-        startInfo.Environment["CRON_JOB"] = request.Job.Name;
-        startInfo.Environment["PYTHONUNBUFFERED"] = "1";
-        // The app's own secrets are no business of the job's.
-        startInfo.Environment.Remove(Security.TokenOptions.TokenSetting);
-        startInfo.Environment.Remove(Security.TokenOptions.SecondaryTokenSetting);
-        return startInfo;
-    }
-
-    private void OnLine(RunRequest request, OutputTail tail, string stream, string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        tail.Add(line);
-        Log.ProcessOutput(logger, request.Job.Name, request.RunId, stream, line);
-    }
-
-    private async Task WatchAsync(RunRequest request, Process process, OutputTail tail, long started)
-    {
-        var pid = process.Id;
-        var outcome = "Failed";
-        int? exitCode = null;
-        try
-        {
-            var exited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            process.Exited += (_, _) => exited.TrySetResult();
-            if (process.HasExited)
-            {
-                exited.TrySetResult();
-            }
-
-            using var timeout = new CancellationTokenSource(request.MaxRuntime, timeProvider);
-            try
-            {
-                await exited.Task.WaitAsync(timeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                Log.ProcessTimedOut(logger, request.Job.Name, request.RunId, pid, request.MaxRuntime);
-                KillTree(process, pid);
-                outcome = "TimedOut";
-            }
-
-            // The run ends with the job's own process: anything it left running in its group goes too.
-            KillGroup(pid);
-
-            // Drain what is left in the pipes, so every line is logged before the run is reported ended. Bounded:
-            // a descendant that escaped the group (setsid of its own) must not keep the run open forever.
-            using var drain = new CancellationTokenSource(OutputDrainLimit, timeProvider);
-            try
-            {
-                await process.WaitForExitAsync(drain.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                Log.OutputNotDrained(logger, request.Job.Name, request.RunId, pid, OutputDrainLimit);
-            }
-
-            exitCode = process.ExitCode;
-            if (outcome != "TimedOut")
-            {
-                outcome = exitCode == 0 ? "Succeeded" : "Failed";
-            }
-
-            var duration = timeProvider.GetElapsedTime(started);
-            Log.ProcessExited(logger, request.Job.Name, request.RunId, pid, exitCode.Value, duration.TotalSeconds);
-            await request.OnEnded(new RunOutcome(outcome, exitCode, duration, tail.Snapshot())).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            // Nothing awaits this task: log, never swallow silently. The lock is taken over once the run is seen dead.
-            Log.ProcessWatchFailed(logger, ex, request.Job.Name, request.RunId, pid);
-        }
-        finally
-        {
-            process.Dispose();
-        }
-    }
-
-    private static void KillTree(Process process, int pid)
-    {
-        KillGroup(pid);
-        try
-        {
-            process.Kill(entireProcessTree: true);
-        }
-        catch (InvalidOperationException)
-        {
-            // already exited
-        }
-    }
-
-    /// <summary>SIGKILL to the job's process group (it leads one when started under setsid).</summary>
-    private static void KillGroup(int pgid)
-    {
-        if (SetSid is not null && !OperatingSystem.IsWindows())
-        {
-            _ = NativeMethods.Kill(-pgid, NativeMethods.SigKill); // ESRCH (no such group) is fine: nothing left
-        }
-    }
-
     /// <summary>Whether any process of group <paramref name="pgid"/> is still running (zombies excluded).</summary>
     private static bool GroupHasLiveMembers(int pgid)
     {
@@ -356,6 +231,7 @@ internal sealed class LocalProcessRunner(
             return false;
         }
 
+        var group = pgid.ToString(CultureInfo.InvariantCulture);
         foreach (var directory in Directory.EnumerateDirectories("/proc"))
         {
             var name = Path.GetFileName(directory.AsSpan());
@@ -369,17 +245,14 @@ internal sealed class LocalProcessRunner(
                 // /proc/<pid>/stat: "pid (comm) state ppid pgrp ..."
                 var stat = File.ReadAllText(Path.Combine(directory, "stat"));
                 var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ', 4);
-                if (fields.Length >= 3 && fields[2] == pgid.ToString(CultureInfo.InvariantCulture) && fields[0] is not ("Z" or "X"))
+                if (fields.Length >= 3 && fields[2] == group && fields[0] is not ("Z" or "X"))
                 {
                     return true;
                 }
             }
-            catch (IOException)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
                 // the process ended while we looked
-            }
-            catch (UnauthorizedAccessException)
-            {
             }
         }
 

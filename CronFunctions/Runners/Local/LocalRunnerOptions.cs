@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace CronFunctions.Runners.Local;
 
 /// <summary>The <c>Cron:Local</c> settings: how to run <c>python manage.py ...</c> next to the app.</summary>
-internal sealed class LocalRunnerOptions
+internal sealed class LocalRunnerOptions : IValidatableObject
 {
     public const string Section = "Cron:Local";
 
@@ -21,4 +21,35 @@ internal sealed class LocalRunnerOptions
     /// <summary>How many of the last output lines are kept for the run's outcome.</summary>
     [Range(1, 1000)]
     public int TailLines { get; set; } = 20;
+
+    /// <summary>Output lines longer than this many bytes are cut (and marked): a job's output never grows the app's memory.</summary>
+    [Range(256, 1024 * 1024)]
+    public int MaxLineBytes { get; set; } = 8 * 1024;
+
+    /// <summary>How long a job may take to exit after SIGTERM (shutdown, maximum runtime) before it is killed.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan StopGrace { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Names (or <c>PREFIX_*</c> patterns) of the app's environment variables the job may see, beyond the basics.</summary>
+    public List<string> PassEnvironment { get; set; } = [];
+
+    /// <summary>Variables set for the job (<c>Cron__Local__Environment__NAME=value</c>).</summary>
+    public Dictionary<string, string> Environment { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>More names (or patterns) the job must never see, on top of the built-in deny list.</summary>
+    public List<string> DenyEnvironment { get; set; } = [];
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        var denied = JobEnvironment.Denied.Concat(DenyEnvironment).ToList();
+        foreach (var name in Environment.Keys.Where(name => JobEnvironment.Matches(denied, name)))
+        {
+            yield return new ValidationResult($"Cron:Local:Environment:{name} names a variable a job must never get.", [nameof(Environment)]);
+        }
+
+        foreach (var pattern in PassEnvironment.Where(p => p.Trim() is "" or "*"))
+        {
+            yield return new ValidationResult($"Cron:Local:PassEnvironment '{pattern}' would pass everything; name the variables.", [nameof(PassEnvironment)]);
+        }
+    }
 }
