@@ -73,6 +73,16 @@ probe() {
     req.on("error", () => process.stdout.write("000 "));' "$1"
 }
 
+# Started in a session of their own, so the terminal's Ctrl-C reaches only this script, which then stops them in
+# order: the host first (it writes its last run records and releases its locks on the way out), then Azurite.
+detached() {
+  if command -v setsid >/dev/null 2>&1; then
+    setsid "$@" &
+  else
+    "$@" &
+  fi
+}
+
 azurite_pid=""
 host_pid=""
 cleanup() {
@@ -101,10 +111,15 @@ trap 'exit 143' TERM
 
 if ! (exec 3<>/dev/tcp/127.0.0.1/10000) 2>/dev/null; then
   mkdir -p .azurite
-  node_modules/.bin/azurite --silent --skipApiVersionCheck --disableTelemetry --location .azurite --debug .azurite/debug.log \
-    --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 &
+  detached node_modules/.bin/azurite --silent --skipApiVersionCheck --disableTelemetry --location .azurite \
+    --debug .azurite/debug.log --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1
   azurite_pid=$!
   echo "Started Azurite (pid $azurite_pid), data in .azurite/"
+  for _ in $(seq 1 60); do
+    (exec 3<>/dev/tcp/127.0.0.1/10000) 2>/dev/null && break
+    kill -0 "$azurite_pid" 2>/dev/null || { echo "Azurite exited at start: see .azurite/debug.log" >&2; azurite_pid=""; exit 1; }
+    sleep 0.5
+  done
 else
   echo "Using the storage emulator already listening on 127.0.0.1:10000"
 fi
@@ -130,10 +145,10 @@ if [ "$host_kind" = built ]; then
     }' "$root/local.settings.json")
   export FHOST_STORAGE="${FHOST_STORAGE-${AzureWebJobsStorage:-UseDevelopmentStorage=true}}"
   echo "Starting the Functions host from $CRON_FUNCTIONS_HOST on port $port"
-  "$CRON_FUNCTIONS_HOST/run_host.sh" "$appdir" "$port" &
+  detached "$CRON_FUNCTIONS_HOST/run_host.sh" "$appdir" "$port"
 else
   echo "Starting 'func host start' on port $port"
-  func host start --port "$port" &
+  detached func host start --port "$port"
 fi
 host_pid=$!
 
@@ -152,12 +167,16 @@ while :; do
   fi
   answer=$(probe "http://127.0.0.1:$port/api/health")
   status=${answer%% *}
-  if [ "$status" = 200 ] || [ "$status" = 503 ]; then
+  if [ "$status" = 200 ]; then
     health=${answer#* }
     break
   fi
   if (( SECONDS - started >= wait_seconds )); then
-    echo "The host did not answer within ${wait_seconds} s (last: HTTP $status); it is still running, see its output above. Ctrl-C stops it." >&2
+    if [ "$status" = 503 ]; then
+      health=${answer#* } # the app answers, but a check fails: say so below, with what to try
+    else
+      echo "The host did not answer within ${wait_seconds} s (last: HTTP $status); it is still running, see its output above. Ctrl-C stops it." >&2
+    fi
     break
   fi
   if (( SECONDS - last_report >= 5 )); then
@@ -168,11 +187,19 @@ while :; do
 done
 
 if [ -n "$health" ]; then
+  health_status=$(sed -nE 's/^\{"status":"([A-Za-z]+)".*/\1/p' <<<"$health")
+  if [ "$health_status" != Healthy ]; then
+    echo "Warning: the app answers but is not healthy (HTTP $status): $health" >&2
+  fi
   token=$(setting ERIFY_CRON_TOKEN)
+  demo_hint=""
+  if grep -qs DEMO_BACKEND_FAIL "$backend_path/manage.py"; then
+    demo_hint="Make demo jobs fail: restart with DEMO_BACKEND_FAIL=1 (or a job name, e.g. sopn-parse). "
+  fi
   cat <<EOF
 
 ==================================================================================================================
-CronFunctions answers on $base (health: $health)
+CronFunctions answers on $base (health: ${health_status:-unknown})
 Jobs run: $(setting Cron__Local__PythonExecutable) manage.py <command>, in $backend_path
 
 Start a job (answers {"status":"started",...}):
@@ -181,7 +208,7 @@ Its run, with the outcome, exit code and last output lines once it ends (a few s
   curl -s "$base/api/cron/runs?job=sopn-parse&limit=5" -H "Authorization: Bearer $token"
 Status page:
   $base/api/cron/status
-Make demo jobs fail: restart with DEMO_BACKEND_FAIL=1 (or a job name, e.g. sopn-parse). Stop everything: Ctrl-C.
+${demo_hint}Stop everything: Ctrl-C.
 ==================================================================================================================
 
 EOF
