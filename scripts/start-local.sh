@@ -5,8 +5,8 @@
 #
 # Needs the .NET 10 SDK, Node 20 + npm, and a Functions host, either:
 #   - Azure Functions Core Tools v4 (`func`) on PATH, or
-#   - CRON_FUNCTIONS_HOST=<folder with run_host.sh>: a host built from source (e.g. /tmp/fhost, see the developers'
-#     guide); it wins over `func` when set. It does not read local.settings.json, so its Values are exported here
+#   - CRON_FUNCTIONS_HOST=<folder with run_host.sh>: a host built from source (e.g. /tmp/fhost, recipe in
+#     ../shared/tools/functions-host/README.md); it wins over `func` when set. It does not read local.settings.json, so its Values are exported here
 #     (variables already set in the environment win, as with `func`).
 # Environment: PORT (default 7071), HOST_WAIT_SECONDS (how long to wait for the host to answer, default 180).
 # Jobs run the demo backend (samples/demo-backend) unless local.settings.json points at a Django checkout.
@@ -131,6 +131,7 @@ backend=$(setting Cron__Local__BackendDirectory)
 backend_path=$(node -e 'process.stdout.write(require("path").resolve(process.argv[1], process.argv[2]))' "$appdir" "${backend:-.}")
 if [ ! -d "$backend_path" ]; then
   echo "Warning: the backend directory $backend_path (Cron__Local__BackendDirectory) does not exist: jobs will answer 500." >&2
+  echo "Point it at a Django checkout, or at the demo backend as local.settings.json.example does." >&2
 fi
 
 cd "$appdir"
