@@ -8,7 +8,44 @@ targetScope = 'subscription'
 @description('Name of the azd environment: names the resource group and seeds the unique token in resource names.')
 param environmentName string
 
+// Regions that offer the Flex Consumption plan, as listed by Microsoft's Flex Consumption quickstart
+// (Azure-Samples/functions-quickstart-dotnet-azd, infra/main.bicep). `az functionapp list-flexconsumption-locations`
+// gives the current list; add a region here once it appears there.
 @minLength(1)
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'eastus2euap'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
 @description('Azure region for every resource; it must offer the Flex Consumption plan.')
 @metadata({
   azd: {
@@ -32,8 +69,8 @@ param erifyCronTokenSecondary string = ''
 @description('Container image of the Django backend that the Container Apps Job runs. The default is a public placeholder so a first `azd up` succeeds before the backend image exists.')
 param backendImage string = 'mcr.microsoft.com/k8se/quickstart-jobs:latest'
 
-@description('Registry server of a private backendImage (e.g. myregistry.azurecr.io); the job pulls with its own identity, which needs AcrPull there. Empty for a public image.')
-param backendRegistryServer string = ''
+@description('Resource id of the Azure Container Registry that holds a private backendImage (/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.ContainerRegistry/registries/<name>). The job pulls from it with its own identity, and the template grants that identity AcrPull on this registry (the deployer needs permission to assign roles there). Empty for a public image.')
+param backendRegistryResourceId string = ''
 
 @minLength(1)
 @maxLength(63)
@@ -42,12 +79,12 @@ param backendContainerName string = 'backend'
 
 @minValue(60)
 @maxValue(86400)
-@description('Replica timeout of the Container Apps Job in seconds: the longest a single run may take before Container Apps stops it. The app\'s Cron__DefaultMaxRuntime (lock deadline) is set to this plus 10 minutes.')
+@description('Replica timeout of the Container Apps Job in seconds: the longest one attempt of a run may take before Container Apps stops it. The app\'s Cron__DefaultMaxRuntime (lock deadline) covers every attempt: (jobReplicaRetryLimit + 1) x this, plus margins.')
 param jobReplicaTimeoutSeconds int = 7200
 
 @minValue(0)
 @maxValue(10)
-@description('Replica retry limit of the job. 0: a failed run is not started again by Container Apps; the next scheduled call runs the command again.')
+@description('Replica retry limit of the job. 0: a failed run is not started again by Container Apps; the next scheduled call runs the command again. Each retry lengthens the lock deadline by a replica timeout.')
 param jobReplicaRetryLimit int = 0
 
 @allowed([
@@ -74,7 +111,7 @@ param jobMemory string = '1Gi'
   'custom'
   'builtin'
 ])
-@description('Role the function app gets on the job. custom (default): a role with exactly jobs/read, jobs/start/action, jobs/executions/read and jobs/execution/read, which needs Owner or User Access Administrator to deploy. builtin: Container Apps Jobs Operator, which also grants stop, listSecrets, exec and log stream.')
+@description('Role the function app gets on the job. custom (default): a role with exactly jobs/read, jobs/start/action, jobs/executions/read, jobs/execution/read and stopping one execution, which needs Owner or User Access Administrator to deploy. builtin: Container Apps Jobs Operator, which also grants stopping every execution, listSecrets, exec and log stream.')
 param jobRole string = 'custom'
 
 @minValue(1)
@@ -89,6 +126,12 @@ param functionMaximumInstanceCount int = 40
 ])
 @description('Flex Consumption: memory of each function app instance, in MB.')
 param functionInstanceMemoryMB int = 2048
+
+@description('Email address that receives the "job overdue or failing" alerts. Empty: the alert rule still fires and shows under Azure Monitor > Alerts, but nobody is notified.')
+param alertEmail string = ''
+
+@description('Private networking for the storage account and the Key Vault: a virtual network the function app joins, private endpoints for both, and public network access off on both. Off by default (see infra/README.md for what it changes for operators).')
+param privateNetworking bool = false
 
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
@@ -114,20 +157,56 @@ var names = {
   lockContainer: 'cron-locks'
   tokenSecret: 'erify-cron-token'
   secondaryTokenSecret: 'erify-cron-token-secondary'
+  virtualNetwork: '${abbrs.networkVirtualNetworks}${resourceToken}'
+  privateEndpointPrefix: '${abbrs.networkPrivateEndpoints}${resourceToken}'
+  alertRule: '${abbrs.insightsScheduledQueryRules}job-health-${resourceToken}'
+  actionGroup: '${abbrs.insightsActionGroups}cron-${resourceToken}'
 }
 var hasSecondaryToken = !empty(erifyCronTokenSecondary)
 
-// The lock gives a run until its deadline (start + Cron:DefaultMaxRuntime), then lets the next call take it
-// over whether the run is alive or not. So Container Apps must have stopped the execution by then: the
-// deadline is the replica timeout plus a margin for scheduling and image pull (TimeSpan d.hh:mm:ss).
-var maxRuntimeSeconds = jobReplicaTimeoutSeconds + 600
+// The lock gives a run until its deadline (start + Cron:DefaultMaxRuntime); past it the run is stopped and the job
+// freed. So the deadline must not come before Container Apps itself gives up on the execution: every attempt (the
+// first and jobReplicaRetryLimit retries) may run a full replica timeout, the first attempt may wait for scheduling
+// and an image pull (600 s), and each retry for a back-off before it starts again and its own pull (360 s: the cap of
+// the Kubernetes Job back-off, which we assume Container Apps jobs follow; Microsoft documents no retry delay).
+// TimeSpan format d.hh:mm:ss.
+var maxRuntimeSeconds = (jobReplicaRetryLimit + 1) * jobReplicaTimeoutSeconds + 600 + jobReplicaRetryLimit * 360
+
+// The app accepts a maximum runtime of at most 7 days (Cron:DefaultMaxRuntime); refuse a combination beyond it at
+// deployment rather than let the app fail at start.
+var appMaxRuntimeSeconds = 7 * 86400
+var checkedMaxRuntimeSeconds = maxRuntimeSeconds > appMaxRuntimeSeconds
+  ? fail('(jobReplicaRetryLimit + 1) x jobReplicaTimeoutSeconds plus margins exceeds 7 days, the longest maximum runtime CronFunctions accepts. Lower jobReplicaRetryLimit or jobReplicaTimeoutSeconds.')
+  : maxRuntimeSeconds
 var defaultMaxRuntime = format(
   '{0}.{1:00}:{2:00}:{3:00}',
-  maxRuntimeSeconds / 86400,
-  (maxRuntimeSeconds % 86400) / 3600,
-  (maxRuntimeSeconds % 3600) / 60,
-  maxRuntimeSeconds % 60
+  checkedMaxRuntimeSeconds / 86400,
+  (checkedMaxRuntimeSeconds % 86400) / 3600,
+  (checkedMaxRuntimeSeconds % 3600) / 60,
+  checkedMaxRuntimeSeconds % 60
 )
+
+// A private registry is given by its resource id: /subscriptions/<id>/resourceGroups/<group>/providers/
+// Microsoft.ContainerRegistry/registries/<name>. Anything else is refused at deployment, so a typo cannot leave the
+// job without AcrPull.
+var hasRegistry = !empty(backendRegistryResourceId)
+var registryIdParts = split(backendRegistryResourceId, '/')
+// No indexing here: ARM evaluates every variable, and an index past the end of a short id would fail the deployment
+// even without a registry. The parts are read below only in the branch where the id is valid.
+var registryIdIsValid = length(registryIdParts) == 9 && startsWith(toLower(backendRegistryResourceId), '/subscriptions/') && contains(toLower(backendRegistryResourceId), '/resourcegroups/') && contains(toLower(backendRegistryResourceId), '/providers/microsoft.containerregistry/registries/')
+var registry = !hasRegistry
+  ? {
+      subscriptionId: subscription().subscriptionId
+      resourceGroup: ''
+      name: ''
+    }
+  : registryIdIsValid
+      ? {
+          subscriptionId: registryIdParts[2]
+          resourceGroup: registryIdParts[4]
+          name: registryIdParts[8]
+        }
+      : fail('backendRegistryResourceId must be the resource id of an Azure Container Registry: /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.ContainerRegistry/registries/<name>.')
 
 resource rg 'Microsoft.Resources/resourceGroups@2025-04-01' = {
   name: !empty(resourceGroupName) ? resourceGroupName : '${abbrs.resourcesResourceGroups}${environmentName}'
@@ -142,6 +221,28 @@ module identity 'app/identity.bicep' = {
     name: names.identity
     location: location
     tags: tags
+  }
+}
+
+// The job's own identity, apart from the job so that AcrPull on a private registry exists before the job first pulls.
+module jobIdentity 'app/identity.bicep' = {
+  name: 'job-identity'
+  scope: rg
+  params: {
+    name: names.jobIdentity
+    location: location
+    tags: tags
+  }
+}
+
+module registryAccess 'app/registry-access.bicep' = if (hasRegistry) {
+  name: 'registry-access'
+  scope: resourceGroup(registry.subscriptionId, hasRegistry ? registry.resourceGroup : rg.name)
+  params: {
+    registryName: registry.name
+    // A runtime value, like the app identity's in rbac: the assignment's name must follow the principal.
+    #disable-next-line what-if-short-circuiting
+    principalId: jobIdentity.outputs.principalId
   }
 }
 
@@ -165,6 +266,7 @@ module storage 'app/storage.bicep' = {
     tags: tags
     deploymentContainerName: names.deploymentContainer
     lockContainerName: names.lockContainer
+    privateNetworking: privateNetworking
   }
 }
 
@@ -179,7 +281,25 @@ module keyVault 'app/keyvault.bicep' = {
     secondaryTokenSecretName: names.secondaryTokenSecret
     erifyCronToken: erifyCronToken
     erifyCronTokenSecondary: erifyCronTokenSecondary
+    privateNetworking: privateNetworking
   }
+}
+
+module network 'app/network.bicep' = if (privateNetworking) {
+  name: 'network'
+  scope: rg
+  params: {
+    name: names.virtualNetwork
+    location: location
+    tags: tags
+    privateEndpointPrefix: names.privateEndpointPrefix
+    storageAccountName: names.storage
+    keyVaultName: names.keyVault
+  }
+  dependsOn: [
+    storage
+    keyVault
+  ]
 }
 
 module containerApps 'app/containerapps-job.bicep' = {
@@ -193,12 +313,32 @@ module containerApps 'app/containerapps-job.bicep' = {
     tags: tags
     logAnalyticsName: names.logAnalytics
     image: backendImage
-    registryServer: backendRegistryServer
+    registryServer: hasRegistry ? registryAccess!.outputs.loginServer : ''
     containerName: backendContainerName
     replicaTimeoutSeconds: jobReplicaTimeoutSeconds
     replicaRetryLimit: jobReplicaRetryLimit
     cpu: jobCpu
     memory: jobMemory
+  }
+  dependsOn: [
+    monitoring
+    // The job runs as this identity, which must exist first. The linter sees the dependency through registryAccess,
+    // but that module is skipped for a public image.
+    #disable-next-line no-unnecessary-dependson
+    jobIdentity
+  ]
+}
+
+module alerts 'app/alerts.bicep' = {
+  name: 'alerts'
+  scope: rg
+  params: {
+    name: names.alertRule
+    actionGroupName: names.actionGroup
+    location: location
+    tags: tags
+    applicationInsightsName: names.applicationInsights
+    alertEmail: alertEmail
   }
   dependsOn: [
     monitoring
@@ -254,6 +394,7 @@ module api 'app/api.bicep' = {
     defaultMaxRuntime: defaultMaxRuntime
     maximumInstanceCount: functionMaximumInstanceCount
     instanceMemoryMB: functionInstanceMemoryMB
+    virtualNetworkSubnetId: privateNetworking ? network!.outputs.appSubnetId : ''
   }
   // Roles first: at its first start the app reads host storage and resolves its Key Vault references.
   dependsOn: [
@@ -283,8 +424,8 @@ output AZURE_CONTAINER_APPS_JOB_NAME string = containerApps.outputs.jobName
 @description('Name of the Container Apps environment.')
 output AZURE_CONTAINER_APPS_ENVIRONMENT_NAME string = containerApps.outputs.environmentName
 
-@description('Object id of the job\'s identity; grant it AcrPull when backendImage is private.')
-output AZURE_CONTAINER_APPS_JOB_PRINCIPAL_ID string = containerApps.outputs.jobIdentityPrincipalId
+@description('Object id of the job\'s identity (it holds AcrPull on backendRegistryResourceId; grant it whatever else the backend needs).')
+output AZURE_CONTAINER_APPS_JOB_PRINCIPAL_ID string = jobIdentity.outputs.principalId
 
 @description('Name of the Key Vault that holds the token secrets.')
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name

@@ -55,11 +55,13 @@ public sealed class ContainerAppsRunnerStartTests : IAsyncLifetime
                 Assert.Equal(ContainerAppsOptions.DefaultApiVersion, post.ApiVersion);
             });
 
-        // The whole template as GET returned it (volumes excepted: not part of a start body), with the one container's
-        // command/args and a CRON_RUN_ID added, and nothing else touched.
+        // The template as GET returned it, reduced to what the start API's JobExecutionTemplate accepts (no volumes,
+        // probes or volume mounts), with the one container's command/args and a CRON_RUN_ID added, nothing else touched.
         var expected = FakeArm.DefaultTemplate();
         expected.Remove("volumes");
         var web = expected["containers"]![0]!.AsObject();
+        web.Remove("probes");
+        web.Remove("volumeMounts");
         web["command"] = new JsonArray("python", "manage.py");
         web["args"] = new JsonArray(
             "uk_create_elections_from_every_election", "--recently-updated", "--recently-updated-delta", "25");

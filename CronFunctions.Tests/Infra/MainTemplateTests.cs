@@ -28,6 +28,7 @@ public sealed partial class MainTemplateTests(CompiledMainTemplate compiled) : I
     private const string StorageTableDataContributor = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3";
     private const string MonitoringMetricsPublisher = "3913510d-42f4-4e42-8a64-420c390055eb";
     private const string KeyVaultSecretsUser = "4633458b-17de-408a-b874-0445c86b69e6";
+    private const string AcrPull = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
 
     /// <summary>Stands for the job's role, which is a parameter (custom role or Container Apps Jobs Operator).</summary>
     private const string JobRole = "job";
@@ -67,7 +68,7 @@ public sealed partial class MainTemplateTests(CompiledMainTemplate compiled) : I
     }
 
     [Fact]
-    public void FunctionApp_IsHttpsOnlyWithTls12AndFtpsDisabled()
+    public void FunctionApp_IsHttpsOnlyWithTls12AndNoFtpsSetting()
     {
         var properties = Main.Single("Microsoft.Web/sites").GetProperty("properties");
         var siteConfig = properties.GetProperty("siteConfig");
@@ -75,7 +76,8 @@ public sealed partial class MainTemplateTests(CompiledMainTemplate compiled) : I
         Assert.True(properties.GetProperty("httpsOnly").GetBoolean());
         Assert.Equal("1.2", siteConfig.GetProperty("minTlsVersion").GetString());
         Assert.Equal("1.2", siteConfig.GetProperty("scmMinTlsVersion").GetString());
-        Assert.Equal("Disabled", siteConfig.GetProperty("ftpsState").GetString());
+        // Flex Consumption rejects ftpsState (ARM error 51021); FTP is off through the publishing credential policies.
+        Assert.False(siteConfig.TryGetProperty("ftpsState", out _));
     }
 
     [Fact]
@@ -212,6 +214,7 @@ public sealed partial class MainTemplateTests(CompiledMainTemplate compiled) : I
         (string Role, string ScopeType)[] expected =
         [
             (JobRole, "Microsoft.App/jobs"),
+            (AcrPull, "Microsoft.ContainerRegistry/registries"),
             (MonitoringMetricsPublisher, "Microsoft.Insights/components"),
             (KeyVaultSecretsUser, "Microsoft.KeyVault/vaults/secrets"),
             (KeyVaultSecretsUser, "Microsoft.KeyVault/vaults/secrets"),
@@ -224,7 +227,7 @@ public sealed partial class MainTemplateTests(CompiledMainTemplate compiled) : I
     }
 
     [Fact]
-    public void JobRole_ByDefaultIsACustomRoleWithExactlyTheFourActionsTheRunnerUses()
+    public void JobRole_ByDefaultIsACustomRoleWithExactlyTheActionsTheRunnerUses()
     {
         Assert.Equal("custom", Main.Parameter("jobRole").GetProperty("defaultValue").GetString());
 
@@ -232,8 +235,14 @@ public sealed partial class MainTemplateTests(CompiledMainTemplate compiled) : I
         Assert.Equal("[equals(parameters('jobRole'), 'custom')]", definition.GetProperty("condition").GetString());
         var permissions = Assert.Single(definition.GetProperty("properties").GetProperty("permissions").EnumerateArray());
         Assert.Equal(
-            // Read the template, start, list executions (find ours after an ambiguous start), read one (liveness).
-            ["Microsoft.App/jobs/execution/read", "Microsoft.App/jobs/executions/read", "Microsoft.App/jobs/read", "Microsoft.App/jobs/start/action"],
+            [
+                "Microsoft.App/jobs/execution/read", // read one execution (the lock's liveness check)
+                "Microsoft.App/jobs/executions/read", // list executions (find ours after an ambiguous start)
+                "Microsoft.App/jobs/read", // read the template
+                "Microsoft.App/jobs/start/action", // start
+                "Microsoft.App/jobs/stop/execution/action", // stop one execution past its deadline (Jobs - Stop Execution)
+                "Microsoft.App/jobs/stop/execution/backport/action", // the same permission under its second listed name
+            ],
             permissions.GetProperty("actions").EnumerateArray().Select(action => action.GetString()).Order(StringComparer.Ordinal));
         Assert.Empty(permissions.GetProperty("notActions").EnumerateArray());
         Assert.Empty(permissions.GetProperty("dataActions").EnumerateArray());
@@ -245,6 +254,18 @@ public sealed partial class MainTemplateTests(CompiledMainTemplate compiled) : I
             "[if(equals(parameters('jobRole'), 'custom'), subscriptionResourceId('Microsoft.Authorization/roleDefinitions', variables('customJobRoleGuid')), variables('containerAppsJobsOperatorRoleId'))]",
             rbac.Variable("jobRoleDefinitionId"));
         Assert.Contains("'b9a307c4-5aa3-4b52-ba60-2b17c136cd7b'", rbac.Variable("containerAppsJobsOperatorRoleId"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void JobRole_CannotStopEveryExecutionNorReadSecretsNorUseWildcards()
+    {
+        var actions = Main.Single("Microsoft.Authorization/roleDefinitions").GetProperty("properties").GetProperty("permissions")[0]
+            .GetProperty("actions").EnumerateArray().Select(action => action.GetString()!).ToList();
+
+        Assert.DoesNotContain("Microsoft.App/jobs/stop/action", actions); // stops all executions of the job at once
+        Assert.DoesNotContain("Microsoft.App/jobs/listSecrets/action", actions);
+        Assert.DoesNotContain("Microsoft.App/jobs/write", actions);
+        Assert.All(actions, action => Assert.DoesNotContain("*", action, StringComparison.Ordinal));
     }
 
     [Fact]
@@ -261,15 +282,45 @@ public sealed partial class MainTemplateTests(CompiledMainTemplate compiled) : I
         Assert.Equal("[parameters('replicaTimeoutSeconds')]", configuration.GetProperty("replicaTimeout").GetString());
     }
 
-    [Fact]
-    public void LockDeadline_FollowsTheReplicaTimeoutWithAMargin()
+    [Theory]
+    [InlineData(7200, 0, "0.02:10:00")] // the defaults: one attempt of 2 h + 10 min
+    [InlineData(7200, 2, "0.06:22:00")] // three attempts of 2 h, 10 min, two back-offs of 6 min
+    [InlineData(60, 10, "0.01:21:00")] // eleven 1-minute attempts, 10 min, ten back-offs
+    [InlineData(3600, 1, "0.02:16:00")]
+    [InlineData(86400, 5, "6.00:40:00")] // six 1-day attempts: just under the app's 7-day limit
+    public void LockDeadline_CoversEveryAttemptOfTheExecution(int replicaTimeout, int retryLimit, string expected)
     {
-        // A lock past its deadline is taken over even if its run is alive, so Container Apps must have stopped the
-        // execution before Cron__DefaultMaxRuntime ends: the app's value is derived from the replica timeout.
-        Assert.Equal("[add(parameters('jobReplicaTimeoutSeconds'), 600)]", Main.Variable("maxRuntimeSeconds"));
-        Assert.StartsWith("[format('{0}.{1:00}:{2:00}:{3:00}', div(variables('maxRuntimeSeconds'), 86400)", Main.Variable("defaultMaxRuntime"), StringComparison.Ordinal);
+        var evaluator = Evaluate(("jobReplicaTimeoutSeconds", (long)replicaTimeout), ("jobReplicaRetryLimit", (long)retryLimit));
+
+        var deadline = Assert.IsType<string>(evaluator.Variable("defaultMaxRuntime"));
+
+        Assert.Equal(expected, deadline);
+        // Never before Container Apps gives up: every attempt a full replica timeout, plus margins.
+        var seconds = TimeSpan.Parse(deadline, System.Globalization.CultureInfo.InvariantCulture).TotalSeconds;
+        Assert.True(seconds >= ((retryLimit + 1) * (double)replicaTimeout) + 600, $"{deadline} does not cover {retryLimit + 1} attempts of {replicaTimeout} s.");
+        Assert.Equal(((retryLimit + 1) * replicaTimeout) + 600 + (retryLimit * 360), seconds);
+    }
+
+    [Fact]
+    public void LockDeadline_ReachesTheAppThroughCronDefaultMaxRuntime()
+    {
         Assert.Equal("[variables('defaultMaxRuntime')]", Main.ModuleParameters("api").GetProperty("defaultMaxRuntime").GetProperty("value").GetString());
         Assert.Contains("'Cron__DefaultMaxRuntime', parameters('defaultMaxRuntime')", AppSettingsExpression(), StringComparison.Ordinal);
+
+        var api = Evaluate(("jobReplicaTimeoutSeconds", 600L), ("jobReplicaRetryLimit", 3L)).ForModule("api");
+        Assert.Equal("0.01:08:00", api.Parameter("defaultMaxRuntime"));
+    }
+
+    [Theory]
+    [InlineData(86400, 6)]
+    [InlineData(86400, 10)]
+    [InlineData(60000, 10)]
+    public void LockDeadline_BeyondTheAppsSevenDayLimit_FailsTheDeployment(int replicaTimeout, int retryLimit)
+    {
+        var evaluator = Evaluate(("jobReplicaTimeoutSeconds", (long)replicaTimeout), ("jobReplicaRetryLimit", (long)retryLimit));
+
+        var error = Assert.Throws<ArmFailException>(() => evaluator.Variable("defaultMaxRuntime"));
+        Assert.Contains("7 days", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -363,6 +414,25 @@ public sealed partial class MainTemplateTests(CompiledMainTemplate compiled) : I
         Assert.Contains("host: function", lines);
         Assert.True(File.Exists(Path.Combine(BicepCli.RepositoryRoot, "CronFunctions", "CronFunctions.csproj")));
     }
+
+    /// <summary>An evaluator of the compiled main.bicep with the required parameters and <paramref name="values"/>.</summary>
+    internal static ArmEvaluator Evaluate(ArmTemplate main, params (string Name, object? Value)[] values)
+    {
+        var parameters = new Dictionary<string, object?>(StringComparer.Ordinal)
+        {
+            ["environmentName"] = "cron-test",
+            ["location"] = "uksouth",
+            ["erifyCronToken"] = new string('t', 64),
+        };
+        foreach (var (name, value) in values)
+        {
+            parameters[name] = value;
+        }
+
+        return ArmEvaluator.For(main, parameters);
+    }
+
+    private ArmEvaluator Evaluate(params (string Name, object? Value)[] values) => Evaluate(Main, values);
 
     private string AppSettingsExpression()
     {

@@ -66,6 +66,9 @@ param maximumInstanceCount int
 @description('Flex Consumption: memory of each instance, in MB.')
 param instanceMemoryMB int
 
+@description('Resource id of the subnet the app integrates with (private networking). Empty: no virtual network.')
+param virtualNetworkSubnetId string = ''
+
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = {
   name: identityName
 }
@@ -145,11 +148,15 @@ resource app 'Microsoft.Web/sites@2025-03-01' = {
     serverFarmId: plan.id
     httpsOnly: true
     keyVaultReferenceIdentity: identity.id
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
+    // Only properties Flex Consumption accepts. Its deprecation list ("Flex Consumption plan deprecations" in the
+    // Functions app settings reference) rules out ftpsState, alwaysOn, linuxFxVersion, netFrameworkVersion,
+    // use32BitWorkerProcess, functionAppScaleLimit, preWarmedInstanceCount and vnet*Enabled among others, and ARM
+    // rejects them (error 51021). FTP(S) is off anyway: Flex has no FTP endpoint and both publishing credential
+    // policies below are off. CronFunctions.Tests/Infra holds that list and checks the compiled template against it.
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
-      ftpsState: 'Disabled'
-      http20Enabled: true
     }
     functionAppConfig: {
       deployment: {
@@ -178,9 +185,21 @@ resource app 'Microsoft.Web/sites@2025-03-01' = {
     properties: appSettings
   }
 
-  // No FTP publishing credentials (FTPS is disabled above as well).
+  // No basic-auth publishing at all: azd deploys with Entra ID (OneDeploy to the SCM site with a token), so neither
+  // FTP nor the SCM site needs a user name and password. The resource type takes a location (bicep-types-az#1571).
   resource ftpCredentials 'basicPublishingCredentialsPolicies' = {
     name: 'ftp'
+    #disable-next-line BCP187 // ARM requires it ("The parameter location has an invalid value" without it); the type lacks it.
+    location: location
+    properties: {
+      allow: false
+    }
+  }
+
+  resource scmCredentials 'basicPublishingCredentialsPolicies' = {
+    name: 'scm'
+    #disable-next-line BCP187 // As above.
+    location: location
     properties: {
       allow: false
     }

@@ -1,6 +1,8 @@
 // Container Apps environment + the manually triggered job that runs the Django backend's
 // `python manage.py <command>`. The function app starts one execution per cron run with the command
 // overridden (Container Apps Job runner); nothing here schedules anything by itself.
+// The job runs as its own user-assigned identity (identity.bicep, created before this module so that AcrPull on a
+// private registry can be granted to it before the job first pulls its image).
 
 @description('Name of the Container Apps managed environment.')
 param environmentName string
@@ -10,7 +12,7 @@ param environmentName string
 @maxLength(32)
 param jobName string
 
-@description('Name of the user-assigned identity the job runs as (image pulls, and the backend\'s own Azure access).')
+@description('Name of the existing user-assigned identity the job runs as (image pulls, and the backend\'s own Azure access).')
 param jobIdentityName string
 
 @description('Azure region of the environment and the job.')
@@ -19,13 +21,13 @@ param location string
 @description('Tags applied to every resource here.')
 param tags resourceInput<'Microsoft.App/managedEnvironments@2025-07-01'>.tags
 
-@description('Name of the Log Analytics workspace that receives the container logs.')
+@description('Name of the Log Analytics workspace that receives the container logs (through a diagnostic setting).')
 param logAnalyticsName string
 
 @description('Container image of the backend, e.g. myregistry.azurecr.io/backend:1.2.3.')
 param image string
 
-@description('Registry server of a private image (e.g. myregistry.azurecr.io). Empty for a public image.')
+@description('Login server of the private registry of the image (e.g. myregistry.azurecr.io); the job\'s identity must hold AcrPull there. Empty for a public image.')
 param registryServer string = ''
 
 @description('Name of the container in the job template; the function app overrides this container\'s command.')
@@ -51,10 +53,8 @@ resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2025-02-01' exis
   name: logAnalyticsName
 }
 
-resource jobIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = {
+resource jobIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = {
   name: jobIdentityName
-  location: location
-  tags: tags
 }
 
 resource environment 'Microsoft.App/managedEnvironments@2025-07-01' = {
@@ -62,12 +62,11 @@ resource environment 'Microsoft.App/managedEnvironments@2025-07-01' = {
   location: location
   tags: tags
   properties: {
+    // Logs leave through Azure Monitor (the diagnostic setting below), not through the workspace's shared key: with
+    // 'log-analytics' the environment needs the key (listKeys at deployment, kept by the platform), which also grants
+    // writing any data to the workspace.
     appLogsConfiguration: {
-      destination: 'log-analytics'
-      logAnalyticsConfiguration: {
-        customerId: logAnalytics.properties.customerId
-        sharedKey: logAnalytics.listKeys().primarySharedKey
-      }
+      destination: 'azure-monitor'
     }
     workloadProfiles: [
       {
@@ -76,6 +75,27 @@ resource environment 'Microsoft.App/managedEnvironments@2025-07-01' = {
       }
     ]
     zoneRedundant: false
+  }
+}
+
+// Console and system logs of the job's executions, in the resource-specific tables ContainerAppConsoleLogs and
+// ContainerAppSystemLogs of the workspace.
+resource logsToWorkspace 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'container-logs'
+  scope: environment
+  properties: {
+    workspaceId: logAnalytics.id
+    logAnalyticsDestinationType: 'Dedicated'
+    logs: [
+      {
+        category: 'ContainerAppConsoleLogs'
+        enabled: true
+      }
+      {
+        category: 'ContainerAppSystemLogs'
+        enabled: true
+      }
+    ]
   }
 }
 
@@ -129,6 +149,3 @@ output jobName string = job.name
 
 @description('Name of the Container Apps managed environment.')
 output environmentName string = environment.name
-
-@description('Object id of the job\'s identity: grant it AcrPull on a private registry.')
-output jobIdentityPrincipalId string = jobIdentity.properties.principalId

@@ -2,6 +2,13 @@
 // gives the function app's identity Key Vault Secrets User on each secret, not on the vault. The app
 // settings point at the secrets by Key Vault reference, so no token is ever stored in app settings,
 // deployment outputs or logs.
+//
+// Soft delete is on (Azure enforces it) with the shortest retention, 7 days, and purge protection is off on purpose:
+// the vault's name is derived from the environment (kv-<token>), so after `azd down` without --purge the soft-deleted
+// vault keeps that name and the next `azd up` of the same environment fails until it is purged
+// (`az keyvault purge --name <AZURE_KEY_VAULT_NAME>`, see infra/README.md). Purge protection would make that
+// impossible for the whole retention period, and it cannot be turned off again. What it protects here is small: the
+// vault holds only the bearer token(s), which the azd environment also keeps and `azd provision` writes again.
 
 @description('Name of the Key Vault (3-24 letters, digits and dashes).')
 @minLength(3)
@@ -28,6 +35,9 @@ param erifyCronToken string
 @description('Value of ERIFY_CRON_TOKEN_SECONDARY, a second accepted token while rotating. Empty: the secret is not written.')
 param erifyCronTokenSecondary string = ''
 
+@description('Whether public network access is off (the app then reaches the vault through a private endpoint).')
+param privateNetworking bool = false
+
 resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
   name: name
   location: location
@@ -41,11 +51,17 @@ resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
     enableRbacAuthorization: true
     enableSoftDelete: true
     softDeleteRetentionInDays: 7
-    publicNetworkAccess: 'Enabled'
-    networkAcls: {
-      bypass: 'AzureServices'
-      defaultAction: 'Allow'
-    }
+    // Writing the secrets below is a control-plane (ARM) operation, which network rules do not block.
+    publicNetworkAccess: privateNetworking ? 'Disabled' : 'Enabled'
+    networkAcls: privateNetworking
+      ? {
+          bypass: 'None'
+          defaultAction: 'Deny'
+        }
+      : {
+          bypass: 'AzureServices'
+          defaultAction: 'Allow'
+        }
   }
 }
 

@@ -30,7 +30,7 @@ param jobName string
   'custom'
   'builtin'
 ])
-@description('Role on the job: "custom" defines a role with exactly read job, start job, list and read executions; "builtin" uses Container Apps Jobs Operator, which also allows stop, listSecrets, exec and log stream.')
+@description('Role on the job: "custom" defines a role with exactly read job, start job, list and read executions, stop one execution; "builtin" uses Container Apps Jobs Operator, which also allows stopping every execution, listSecrets, exec and log stream.')
 param jobRole string
 
 @description('Display name of the custom job role; unique in the tenant.')
@@ -123,6 +123,9 @@ resource tokenSecretUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = 
   }
 }
 
+// Only while a secondary token is set. An incremental deployment never deletes what a template stops declaring, so
+// after a rotation the assignment from the previous deployment stays until it is removed by hand; infra/README.md
+// ("Rotate the token", step 4) has the commands.
 resource secondaryTokenSecretUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantSecondaryToken) {
   name: guid(vault::secondaryTokenSecret.id, principalId, keyVaultSecretsUserRoleId)
   scope: vault::secondaryTokenSecret
@@ -134,19 +137,24 @@ resource secondaryTokenSecretUser 'Microsoft.Authorization/roleAssignments@2022-
 }
 
 // The Container Apps Job runner reads the job (its template, to override only the command), starts an
-// execution, lists executions (to find its own after an ambiguous start) and reads one execution (the
+// execution, lists executions (to find its own after an ambiguous start), reads one execution (the
 // lock's liveness check: GET jobs/{job}/executions/{name} is the separate action jobs/execution/read;
-// without it a finished run would hold its lock until the deadline). The built-in Container Apps Jobs
-// Operator has these through wildcards (jobs/*/read, jobs/*/action) but also stop, listSecrets (the job's
-// secrets in clear text) and the exec/logstream data actions, so by default we define a role with exactly
-// the four actions.
+// without it a finished run would hold its lock until the deadline) and stops one execution that outlives its
+// deadline (POST jobs/{job}/executions/{name}/stop, "Jobs - Stop Execution", in the stable API versions 2025-01-01
+// and 2025-07-01). Microsoft.App's operation list names that action jobs/stop/execution/action, "Stop a Container
+// Apps Job's specific execution", and lists a second one with the same description, jobs/stop/execution/backport/
+// action; both are granted, as they allow exactly the same thing. Not granted: jobs/stop/action ("Stop multiple
+// Container Apps Job executions", every execution of the job at once).
+// The built-in Container Apps Jobs Operator has all of these through wildcards (jobs/*/read, jobs/*/action) but also
+// stopping every execution, listSecrets (the job's secrets in clear text) and the exec/logstream data actions, so
+// by default we define a role with exactly the actions above.
 // Defining it needs Microsoft.Authorization/roleDefinitions/write (Owner or User Access Administrator);
 // jobRole 'builtin' avoids that at the price of the wider role.
 resource customJobRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (jobRole == 'custom') {
   name: customJobRoleGuid
   properties: {
     roleName: customJobRoleName
-    description: 'Read a Container Apps Job, start an execution of it, list its executions and read one. Nothing else.'
+    description: 'Read a Container Apps Job, start an execution of it, list its executions, read one and stop one. Nothing else.'
     type: 'CustomRole'
     permissions: [
       {
@@ -155,6 +163,8 @@ resource customJobRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if
           'Microsoft.App/jobs/start/action'
           'Microsoft.App/jobs/executions/read'
           'Microsoft.App/jobs/execution/read'
+          'Microsoft.App/jobs/stop/execution/action'
+          'Microsoft.App/jobs/stop/execution/backport/action'
         ]
         notActions: []
         dataActions: []

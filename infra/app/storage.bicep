@@ -1,6 +1,7 @@
 // Storage account for the Functions host (AzureWebJobsStorage), the Flex Consumption deployment package
 // and the cron locks (one blob lease per job in the lock container). Entra ID only: no shared keys,
-// no SAS, no anonymous blob access, HTTPS and TLS 1.2 only.
+// no SAS, no anonymous blob access, HTTPS and TLS 1.2 only. With privateNetworking the account takes no traffic
+// from public networks at all: the app reaches it through private endpoints (network.bicep).
 
 @description('Name of the storage account (3-24 lowercase letters and digits).')
 @minLength(3)
@@ -19,6 +20,9 @@ param deploymentContainerName string
 @description('Blob container that holds one lease blob per cron job.')
 param lockContainerName string
 
+@description('Whether public network access is off (the app then reaches the account through private endpoints).')
+param privateNetworking bool = false
+
 resource storage 'Microsoft.Storage/storageAccounts@2025-06-01' = {
   name: name
   location: location
@@ -35,12 +39,17 @@ resource storage 'Microsoft.Storage/storageAccounts@2025-06-01' = {
     defaultToOAuthAuthentication: true
     dnsEndpointType: 'Standard'
     minimumTlsVersion: 'TLS1_2'
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: privateNetworking ? 'Disabled' : 'Enabled'
     supportsHttpsTrafficOnly: true
-    networkAcls: {
-      bypass: 'AzureServices'
-      defaultAction: 'Allow'
-    }
+    networkAcls: privateNetworking
+      ? {
+          bypass: 'None'
+          defaultAction: 'Deny'
+        }
+      : {
+          bypass: 'AzureServices'
+          defaultAction: 'Allow'
+        }
   }
 }
 

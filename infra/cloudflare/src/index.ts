@@ -12,13 +12,18 @@ export interface Env {
   readonly MAX_ATTEMPTS?: string;
   /** Delay before the first retry in milliseconds, doubled per retry (default 1000). */
   readonly RETRY_BASE_DELAY_MS?: string;
-  /** Longest wait between attempts in milliseconds, Retry-After included (default 10000). */
+  /** Longest doubling delay between attempts in milliseconds (default 10000); a server's Retry-After is not capped by it. */
   readonly RETRY_MAX_DELAY_MS?: string;
+  /**
+   * Time one trigger may take in milliseconds (default 50000, below 60000 so it ends before the next minute's
+   * trigger, and at least REQUEST_TIMEOUT_MS). No retry starts unless its wait and a whole attempt fit in it.
+   */
+  readonly TRIGGER_BUDGET_MS?: string;
 }
 
 /** The parts of Cloudflare's ScheduledController this Worker uses. */
 export interface ScheduledController {
-  readonly cron: string;
+  /** The minute the trigger is for (epoch milliseconds), sent as X-Scheduled-Time. */
   readonly scheduledTime: number;
 }
 
@@ -37,13 +42,24 @@ export function settingsFrom(env: Env, overrides: Partial<CallSettings> = {}): C
     throw new Error("ERIFY_CRON_TOKEN is not set (wrangler secret put ERIFY_CRON_TOKEN).");
   }
 
+  const timeoutMs = positiveInteger(env.REQUEST_TIMEOUT_MS, 30_000, "REQUEST_TIMEOUT_MS");
+  const budgetMs = positiveInteger(env.TRIGGER_BUDGET_MS, 50_000, "TRIGGER_BUDGET_MS");
+  if (budgetMs >= 60_000) {
+    throw new Error(`TRIGGER_BUDGET_MS must be under 60000, so a trigger ends before the next minute's, not ${budgetMs}.`);
+  }
+
+  if (timeoutMs > budgetMs) {
+    throw new Error(`REQUEST_TIMEOUT_MS (${timeoutMs}) must not exceed TRIGGER_BUDGET_MS (${budgetMs}).`);
+  }
+
   return {
     backendBase: env.BACKEND_BASE,
     token: env.ERIFY_CRON_TOKEN,
-    timeoutMs: positiveInteger(env.REQUEST_TIMEOUT_MS, 30_000, "REQUEST_TIMEOUT_MS"),
+    timeoutMs,
     maxAttempts: positiveInteger(env.MAX_ATTEMPTS, 3, "MAX_ATTEMPTS"),
     baseDelayMs: positiveInteger(env.RETRY_BASE_DELAY_MS, 1_000, "RETRY_BASE_DELAY_MS"),
     maxDelayMs: positiveInteger(env.RETRY_MAX_DELAY_MS, 10_000, "RETRY_MAX_DELAY_MS"),
+    budgetMs,
     fetch: (input, init) => fetch(input, init),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     randomUUID: () => crypto.randomUUID(),
@@ -67,9 +83,12 @@ function positiveInteger(value: string | undefined, fallback: number, name: stri
 }
 
 export default {
-  /** One cron trigger: call the jobs on this schedule; throw if any failed, so Cloudflare shows the failure. */
+  /**
+   * Every trigger, whatever its cron expression: call all the jobs (the function app decides which are due);
+   * throw if any call failed, so Cloudflare shows the failure.
+   */
   async scheduled(controller: ScheduledController, env: Env, _ctx: ExecutionContext): Promise<void> {
-    await runScheduled(controller.cron, controller.scheduledTime, settingsFrom(env));
+    await runScheduled(controller.scheduledTime, settingsFrom(env));
   },
 
   /** The Worker serves nothing over HTTP. */

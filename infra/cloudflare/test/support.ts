@@ -6,14 +6,32 @@ export interface Recorded {
   readonly method: string;
   readonly headers: Headers;
   readonly body: string;
+  /** Simulated time the request was sent. */
+  readonly at: number;
 }
 
-/** How the fake backend answers one request: a response, or a thrown error (network failure). */
-export type Reply = { status: number; body?: unknown; headers?: Record<string, string> } | Error | "hang";
+/**
+ * How the fake backend answers one request: a response (after `takesMs` of simulated time), a thrown error
+ * (network failure), or never.
+ */
+export type Reply = Answer | Error | "hang";
+
+/** An HTTP answer of the fake backend. */
+export interface Answer {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+  takesMs?: number;
+}
+
+/** The simulated clock's start. */
+export const T0 = Date.parse("2026-01-01T00:00:00Z");
 
 /**
  * Settings with an in-memory backend: `replies(url, n)` picks the answer to the n-th request (1-based) to
- * that URL. Sleeps are recorded instead of waited; log lines are kept.
+ * that URL. Time is simulated: `now()` starts at T0 and moves only by sleeps (recorded, not waited) and by a
+ * reply's `takesMs`. Each request records when it was sent. Log lines are kept. One clock serves all calls,
+ * so the simulated waits of concurrent calls add up: time budgets are tested one call at a time.
  */
 export function fakeSettings(replies: (url: string, attempt: number) => Reply, overrides: Partial<CallSettings> = {}) {
   const requests: Recorded[] = [];
@@ -21,6 +39,7 @@ export function fakeSettings(replies: (url: string, attempt: number) => Reply, o
   const logs: string[] = [];
   const counts = new Map<string, number>();
   let uuid = 0;
+  let clock = T0;
 
   const fakeFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const url = String(input);
@@ -31,6 +50,7 @@ export function fakeSettings(replies: (url: string, attempt: number) => Reply, o
       method: init?.method ?? "GET",
       headers: new Headers(init?.headers),
       body: String(init?.body ?? ""),
+      at: clock,
     });
 
     const reply = replies(url, attempt);
@@ -50,6 +70,7 @@ export function fakeSettings(replies: (url: string, attempt: number) => Reply, o
       throw reply;
     }
 
+    clock += reply.takesMs ?? 0;
     return new Response(reply.body === undefined ? null : JSON.stringify(reply.body), {
       status: reply.status,
       headers: { "Content-Type": "application/json", ...reply.headers },
@@ -63,13 +84,15 @@ export function fakeSettings(replies: (url: string, attempt: number) => Reply, o
     maxAttempts: 3,
     baseDelayMs: 100,
     maxDelayMs: 2_000,
+    budgetMs: 50_000,
     fetch: fakeFetch as typeof fetch,
     sleep: async (ms) => {
       sleeps.push(ms);
+      clock += ms;
     },
     randomUUID: () => `00000000-0000-4000-8000-${String(++uuid).padStart(12, "0")}`,
     log: (line) => logs.push(line),
-    now: () => Date.parse("2026-01-01T00:00:00Z"),
+    now: () => clock,
     ...overrides,
   };
 
