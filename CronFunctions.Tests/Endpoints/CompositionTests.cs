@@ -39,7 +39,8 @@ public sealed class CompositionTests
         using var host = builder.Build();
         var services = host.Services;
 
-        Assert.NotNull(ActivatorUtilities.CreateInstance<CronEndpoints>(services));
+        Assert.NotNull(services.GetRequiredService<CronFunctions.Http.CronPipeline>()); // what the static cron endpoints resolve
+        Assert.Contains(services.GetServices<IHostedService>(), s => s is CronFunctions.Runs.RunSupervisor);
         Assert.NotNull(ActivatorUtilities.CreateInstance<RunsEndpoints>(services));
         Assert.NotNull(ActivatorUtilities.CreateInstance<HealthEndpoint>(services));
         Assert.Equal(6, services.GetRequiredService<JobSettingsCatalog>().All.Count());

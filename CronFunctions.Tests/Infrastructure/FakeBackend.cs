@@ -23,6 +23,7 @@ public sealed class FakeBackend : IDisposable
         mode=$(cat "$dir/mode" 2>/dev/null || echo exit)
         case "$mode" in
           exit) echo "done $1" ;;
+          env) env | sort ;;
           fail) echo "something broke" >&2; exit 3 ;;
           orphan*)
             # Leave a child behind that holds our stdout, then exit (after N seconds).

@@ -135,17 +135,11 @@ internal sealed class JobLock(
 
                     var leaseId = Guid.NewGuid().ToString();
                     var sent = Stopwatch.GetTimestamp();
-                    if (await store.AcquireAsync(job, snapshot.ETag, leaseId, leaseDuration).ConfigureAwait(false) == LockWrite.Conflict)
-                    {
-                        continue; // someone else took it (or changed the record) since our read: judge them next round
-                    }
-
                     var previous = acquire.Closing?.Closed(now) ?? record;
                     var starting = LockRecord.Begin(runId, settings.Runner, now, settings.MaxRuntime, LocalProcessRunner.HostName, previous);
-                    var written = await store.WriteAsync(job, leaseId, starting, CancellationToken.None).ConfigureAwait(false);
-                    if (written == LockWrite.Conflict)
+                    if (await AcquireAndWriteAsync(job, snapshot.ETag, leaseId, leaseDuration, starting).ConfigureAwait(false) == LockWrite.Conflict)
                     {
-                        continue; // our lease is already gone: we never started, so nothing overlaps
+                        continue; // someone else took it (or changed the record) since our read, or our lease is already gone
                     }
 
                     if (acquire.Closing is { } closing)
@@ -160,6 +154,38 @@ internal sealed class JobLock(
 
         // Contention did not settle within our rounds: somebody else is winning, so this call is a duplicate.
         return new LockAttempt.Busy(lastSeen);
+    }
+
+    /// <summary>
+    /// Takes the lease and writes the new run's record under it. When storage fails between the two (or the acquire's
+    /// answer is lost), the lease may be ours without a record: it is given back at once (harmless if it never was
+    /// ours), rather than left to expire, so the job can start again at the next call.
+    /// </summary>
+    private async Task<LockWrite> AcquireAndWriteAsync(string job, Azure.ETag etag, string leaseId, TimeSpan leaseDuration, LockRecord starting)
+    {
+        try
+        {
+            if (await store.AcquireAsync(job, etag, leaseId, leaseDuration).ConfigureAwait(false) == LockWrite.Conflict)
+            {
+                return LockWrite.Conflict;
+            }
+
+            return await store.WriteAsync(job, leaseId, starting, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (LockUnavailableException)
+        {
+            try
+            {
+                using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                await store.ReleaseAsync(job, leaseId, bounded.Token).ConfigureAwait(false);
+            }
+            catch (LockUnavailableException)
+            {
+                // Logged by the store; the lease expires by itself within its duration.
+            }
+
+            throw;
+        }
     }
 
     /// <summary>Forgets a cached "not due" (a run that was counted as started did not start after all).</summary>

@@ -156,7 +156,7 @@ internal sealed class RunSupervisor(
                     if (run.Local is { } stopping)
                     {
                         Log.RunStopping(logger, run.Job, run.RunId, "the app is shutting down");
-                        stopping.Stop(localOptions.Value.StopGrace);
+                        stopping.Stop(localOptions.Value.ShutdownGrace);
                         stopSent = true;
                         stopOutcome = RunOutcomes.Interrupted;
                     }

@@ -52,7 +52,7 @@ internal sealed class AppInstance : IAsyncDisposable
             context.Request.Headers.Authorization = authorization;
         }
 
-        var body = await FunctionInvoker.InvokeAsync<CronEndpoints>(context, job.FunctionName, [], cancellationToken);
+        var body = await FunctionInvoker.InvokeAsync(typeof(CronEndpoints), context, job.FunctionName, [], cancellationToken);
         return (context.Response.StatusCode, System.Text.Encoding.UTF8.GetString(body));
     }
 

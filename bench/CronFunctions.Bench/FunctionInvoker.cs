@@ -13,15 +13,14 @@ namespace CronFunctions.Bench;
 /// </summary>
 internal static class FunctionInvoker
 {
-    /// <summary>Invokes <paramref name="function"/> of <typeparamref name="TFunctions"/> and returns the response body.</summary>
-    public static async Task<byte[]> InvokeAsync<TFunctions>(HttpContext context, string function, IReadOnlyList<object?> routeValues, CancellationToken cancellationToken)
-        where TFunctions : class
+    /// <summary>Invokes <paramref name="function"/> of <paramref name="functions"/> (a class, static or not) and returns the response body.</summary>
+    public static async Task<byte[]> InvokeAsync(Type functions, HttpContext context, string function, IReadOnlyList<object?> routeValues, CancellationToken cancellationToken)
     {
         using var body = new MemoryStream();
         context.Response.Body = body;
-        var instance = ActivatorUtilities.CreateInstance<TFunctions>(context.RequestServices);
-        var method = typeof(TFunctions).GetMethod(function)
-            ?? throw new InvalidOperationException($"{typeof(TFunctions).Name} has no function method {function}.");
+        var method = functions.GetMethod(function)
+            ?? throw new InvalidOperationException($"{functions.Name} has no function method {function}.");
+        var instance = method.IsStatic ? null : ActivatorUtilities.CreateInstance(context.RequestServices, functions);
         object?[] arguments = [context.Request, .. routeValues, cancellationToken];
         var result = await ((Task<IActionResult>)method.Invoke(instance, arguments)!).ConfigureAwait(false);
         await result.ExecuteResultAsync(new ActionContext(context, new RouteData(), new ActionDescriptor())).ConfigureAwait(false);

@@ -26,9 +26,19 @@ internal sealed class LocalRunnerOptions : IValidatableObject
     [Range(256, 1024 * 1024)]
     public int MaxLineBytes { get; set; } = 8 * 1024;
 
-    /// <summary>How long a job may take to exit after SIGTERM (shutdown, maximum runtime) before it is killed.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    /// <summary>
+    /// How long a job may take to exit after SIGTERM before it is killed: at its maximum runtime, and when its app
+    /// died (the lifeline's own stop). At most 10 s, so a run never outlives a dead app by more than that.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:10")]
     public TimeSpan StopGrace { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The same when the app is shut down (scale-in, deployment): the Functions host gives its worker about 5 s
+    /// before it kills it, and the run's end must be written and its lock freed within that.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:10")]
+    public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Names (or <c>PREFIX_*</c> patterns) of the app's environment variables the job may see, beyond the basics.</summary>
     public List<string> PassEnvironment { get; set; } = [];
