@@ -60,7 +60,7 @@ build_app() { # build_app PROJECT OUTDIR LOGFILE
   dotnet build "$1" -c Release -o "$2" >"$3" 2>&1 || { tail -30 "$3" >&2; die "build of $1 failed (log: $3)"; }
 }
 
-# Starts Azurite (blob, queue, table; in memory) on free ports; sets AZURITE_CONNECTION.
+# Starts Azurite (blob, queue, table; in memory) on free ports; sets AZURITE_CONNECTION and AZURITE_PID.
 start_azurite() { # start_azurite LOGFILE
   local azurite="$REPO_ROOT/node_modules/.bin/azurite"
   [ -x "$azurite" ] || die "Azurite is not installed: run 'npm ci' in $REPO_ROOT"
@@ -74,6 +74,8 @@ start_azurite() { # start_azurite LOGFILE
     sleep 0.25
   done
   (exec 3<>"/dev/tcp/127.0.0.1/$blob") 2>/dev/null || die "Azurite did not listen on $blob (log: $1)"
+  # shellcheck disable=SC2034 # read by perf-host.sh
+  AZURITE_PID=$SPAWNED_PID
   AZURITE_CONNECTION="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$DEVSTORE_KEY;BlobEndpoint=http://127.0.0.1:$blob/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$queue/devstoreaccount1;TableEndpoint=http://127.0.0.1:$table/devstoreaccount1"
   log "Azurite on 127.0.0.1:$blob (blob), :$queue, :$table (in memory)"
 }
