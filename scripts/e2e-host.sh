@@ -37,6 +37,7 @@ spawn() { # spawn LOGFILE CMD...
   local out=$1; shift
   setsid "$@" >"$out" 2>&1 </dev/null &
   SPAWNED_PID=$!
+  disown "$SPAWNED_PID" 2>/dev/null # stopped by stop_spawned; no job-control notices
   STARTED_PIDS+=("$SPAWNED_PID")
 }
 

@@ -11,9 +11,10 @@
 # after a warm-up, each for a fixed duration. Prints Markdown (calls/s, p50/p99, ratios to the trivial function,
 # CPU ms per call of each host and worker process). Exits 1 if any answer was not the expected one.
 #
-# Knobs: PERF_ROUNDS (3), PERF_SECONDS (5), PERF_WARMUP (2), PERF_CONCURRENCY ("1 16"); PERF_PROFILE=1 adds a third
-# host running the app with its own log categories filtered to Error (Logging__LogLevel__CronFunctions=Error) and the
-# case "refused, app logs off", to show what the per-call log costs.
+# Knobs: PERF_ROUNDS (3), PERF_SECONDS (5), PERF_WARMUP (2), PERF_CONCURRENCY ("1 16"). PERF_PROFILE=1 adds a third
+# host running the app with extra settings, PERF_VARIANT_SETTINGS (space-separated NAME=VALUE; default
+# "Logging__LogLevel__CronFunctions=Error": the app's own logs off), measured as the case "refused, PERF_VARIANT_NAME"
+# (default "app logs off"), to show what a part of the refused path costs.
 set -uo pipefail
 # shellcheck source=scripts/e2e-host.sh
 source "$(dirname "${BASH_SOURCE[0]}")/e2e-host.sh"
@@ -56,7 +57,7 @@ main() {
       "Cron__Local__PythonExecutable=/bin/sh" \
       "Cron__Local__BackendDirectory=$BACKEND" \
       "Cron__RateLimit__PermitsPerMinute=100000" \
-      "Logging__LogLevel__CronFunctions=Error"
+      ${PERF_VARIANT_SETTINGS:-Logging__LogLevel__CronFunctions=Error}
     quiet_host=$HOST_PID
     wait_http "http://127.0.0.1:$quiet_port/api/health" 120 >/dev/null || die "the quiet app's host did not answer (log: $WORK/host-app-quiet.log)"
   fi
@@ -103,7 +104,7 @@ plan = {
 }
 if "$quiet_host":
     plan["cases"].append(
-    {"name": "refused, app logs off", "method": "POST", "url": "http://127.0.0.1:$quiet_port/api/cron/check-current",
+    {"name": "refused, ${PERF_VARIANT_NAME:-app logs off}", "method": "POST", "url": "http://127.0.0.1:$quiet_port/api/cron/check-current",
      "expectStatus": 401, "expectBody": "Unauthorized", "headers": {"Authorization": "Bearer wrong"}, "body": body,
      "processes": {"host": int("$quiet_host" or 0), "worker": int("${quiet_worker:-0}"), "azurite": $AZURITE_PID}})
 json.dump(plan, open(sys.argv[1], "w"), indent=2)
@@ -121,7 +122,7 @@ PY
   local rc=$?
   echo
   # What each host printed per call (the worker's logs reach the host over gRPC and are written by it).
-  echo "Host log lines written during the run: trivial $(wc -l <"$WORK/host-trivial.log"), app $(wc -l <"$WORK/host-app.log")$( [ -n "$quiet_host" ] && echo ", app with its logs off $(wc -l <"$WORK/host-app-quiet.log")"); the app's refusal warnings: $(grep -c 'Refused check-current' "$WORK/host-app.log")."
+  echo "Host log lines written during the run: trivial $(wc -l <"$WORK/host-trivial.log"), app $(wc -l <"$WORK/host-app.log")$( [ -n "$quiet_host" ] && echo ", app variant ($(echo "${PERF_VARIANT_SETTINGS:-Logging__LogLevel__CronFunctions=Error}")) $(wc -l <"$WORK/host-app-quiet.log")"); the app's refusal warnings: $(grep -c 'Refused check-current' "$WORK/host-app.log")."
   echo "CPU ms/call azurite: the emulator's CPU over each cell ÷ the cell's calls (run records and lock reads; for the trivial function, background lease renewals only)."
   echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
   return $rc
