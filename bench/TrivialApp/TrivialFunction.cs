@@ -9,7 +9,12 @@ namespace TrivialApp;
 /// The floor CronFunctions' refused path is measured against: what the platform costs for a call that is answered
 /// 401 <c>{"error":"Unauthorized"}</c> with <c>WWW-Authenticate: Bearer</c>, and nothing else.
 /// </summary>
-internal sealed class TrivialFunction
+/// <remarks>
+/// Public on purpose: the Worker SDK's generated <c>DirectFunctionExecutor</c> calls a function directly only when its
+/// class is public; for an internal class it builds a <c>DefaultFunctionExecutor</c> per call, which compiles the
+/// invoker's expression tree on every invocation (Worker.Sdk 2.1.0, Worker 2.52.0).
+/// </remarks>
+public sealed class TrivialFunction
 {
     private const string Body = """{"error":"Unauthorized"}""";
 
