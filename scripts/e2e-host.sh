@@ -399,11 +399,11 @@ main() {
   command -v python3 >/dev/null || die "python3 is needed"
   command -v curl >/dev/null || die "curl is needed"
   WORK=$(mktemp -d /tmp/cron-e2e.XXXXXX)
+  APP="$WORK/app"
+  BACKEND="$WORK/backend"
   trap 'stop_spawned; stop_jobs "$BACKEND"; [ "${E2E_KEEP:-0}" = 1 ] && log "kept $WORK" || rm -rf "$WORK"' EXIT
   trap 'exit 130' INT TERM
   choose_host
-  APP="$WORK/app"
-  BACKEND="$WORK/backend"
   TOKEN=$(python3 -c 'import secrets; print(secrets.token_hex(24))')
   PERMITS=${E2E_PERMITS_PER_MINUTE:-1000}
   build_app "$REPO_ROOT/CronFunctions/CronFunctions.csproj" "$APP" "$WORK/build.log"
