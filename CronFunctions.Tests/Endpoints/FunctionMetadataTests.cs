@@ -71,10 +71,7 @@ public sealed class FunctionMetadataTests
 
     private static JsonElement Metadata()
     {
-        // bin/<Configuration>/net10.0 of the test project mirrors the app's output folder.
-        var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        var configuration = testOutput.Parent!.Name;
-        var path = Path.Combine(AzuriteInstance.RepositoryRoot, "CronFunctions", "bin", configuration, testOutput.Name, "functions.metadata");
+        var path = Path.Combine(Repository.OutputOf("CronFunctions"), "functions.metadata");
         Assert.True(File.Exists(path), $"functions.metadata not found at {path}: build the app first.");
         using var document = JsonDocument.Parse(File.ReadAllText(path));
         return document.RootElement.Clone();
