@@ -69,6 +69,25 @@ public static class ProcessTools
         return found;
     }
 
+    /// <summary>
+    /// The descendants of <paramref name="pid"/> as soon as it has any (a job that is about to start its child), or
+    /// none at the deadline.
+    /// </summary>
+    public static async Task<IReadOnlyList<int>> WaitForDescendantsAsync(int pid, TimeSpan timeout)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        while (true)
+        {
+            var descendants = Descendants(pid);
+            if (descendants.Count > 0 || Stopwatch.GetTimestamp() > deadline)
+            {
+                return descendants;
+            }
+
+            await Task.Delay(10).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>SIGKILLs one process by pid; false if it was already gone.</summary>
     public static bool Kill(int pid)
     {

@@ -309,7 +309,16 @@ internal static class DrillCommand
             orphanPid = dying.Body.GetProperty("pid").GetInt32();
             orphanRunId = dying.Str("runId");
             ProcessTools.Own(orphanPid);
-            orphanChildren = ProcessTools.Descendants(orphanPid);
+
+            // The answer comes as the job's process starts: wait until it has started its sleeping child (after it
+            // logged its start), or killing "the orphan" later would leave that child holding the job's group.
+            var logged = Stopwatch.StartNew();
+            while (!backend.Runs().Any(r => r.Pid == orphanPid) && logged.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                await Task.Delay(10).ConfigureAwait(false);
+            }
+
+            orphanChildren = await ProcessTools.WaitForDescendantsAsync(orphanPid, TimeSpan.FromSeconds(10)).ConfigureAwait(false);
             await dying.CrashAsync().ConfigureAwait(false);
             orphanAlive = ProcessTools.IsAlive(orphanPid);
         }
