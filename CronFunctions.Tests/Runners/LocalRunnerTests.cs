@@ -41,8 +41,7 @@ public sealed class LocalRunnerTests(AzuriteFixture azurite) : IDisposable
     {
         _backend.Mode = "sleep 120";
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var app = new TestApp(azurite.ConnectionString, _backend.Directory, _container,
-            new Dictionary<string, string?> { ["Cron:Jobs:SopnParse:MaxRuntime"] = "00:05:00" }, time);
+        await using var app = WithFiveMinuteLimit(time);
 
         var response = await app.PostAsync(JobCatalog.SopnParse);
         var pid = response.Int("pid")!.Value;
@@ -68,8 +67,7 @@ public sealed class LocalRunnerTests(AzuriteFixture azurite) : IDisposable
         // the limit was (wrongly) reached at 4 of 5 minutes is decided there, and the run's end says which it was.
         _backend.Mode = "sleep 3";
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var app = new TestApp(azurite.ConnectionString, _backend.Directory, _container,
-            new Dictionary<string, string?> { ["Cron:Jobs:SopnParse:MaxRuntime"] = "00:05:00" }, time);
+        await using var app = WithFiveMinuteLimit(time);
 
         var pid = (await app.PostAsync(JobCatalog.SopnParse)).Int("pid")!.Value;
         await _backend.WaitForCallsAsync(1);
@@ -150,6 +148,10 @@ public sealed class LocalRunnerTests(AzuriteFixture azurite) : IDisposable
         var retry = await fixedApp.PostAsync(JobCatalog.SopnParse, "?force=true");
         Assert.Equal("started", retry.Str("status"));
     }
+
+    /// <summary>An app whose sopn-parse runs may last 5 minutes on <paramref name="time"/>.</summary>
+    private TestApp WithFiveMinuteLimit(FakeTimeProvider time) =>
+        new(azurite.ConnectionString, _backend.Directory, _container, new Dictionary<string, string?> { ["Cron:Jobs:SopnParse:MaxRuntime"] = "00:05:00" }, time);
 
     private async Task<BlobProperties> LockProperties() =>
         await new BlobContainerClient(azurite.ConnectionString, _container).GetBlobClient(JobCatalog.SopnParse.Name).GetPropertiesAsync();
