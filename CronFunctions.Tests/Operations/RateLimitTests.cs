@@ -46,7 +46,7 @@ public sealed class RateLimitTests(AzuriteFixture azurite) : AppTest(azurite)
         var afterThirtyFailures = await App.CallAsync(JobCatalog.SopnParse, "POST", headers: From("198.51.100.9"));
 
         Assert.Equal(429, afterThirtyFailures.Status);
-        Assert.Empty(Backend.Calls());
+        await AssertNothingStartedAsync(JobCatalog.SopnParse);
     }
 
     [Fact]

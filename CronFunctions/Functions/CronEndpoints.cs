@@ -7,9 +7,9 @@ using Microsoft.Azure.Functions.Worker;
 namespace CronFunctions.Functions;
 
 /// <summary>
-/// The six cron endpoints: one function each, so each shows and runs on its own in the portal. They accept every
-/// method so that a non-POST gets the pipeline's 405 with <c>Allow: POST</c> rather than the host's 404.
-/// Anonymous: the bearer token is the gate.
+/// The six cron endpoints: one function each, so each shows and runs on its own in the portal. Like every function
+/// here, their triggers name no methods, so the host passes every method on and a non-POST gets the pipeline's 405
+/// with <c>Allow: POST</c> rather than the host's 404. Anonymous: the bearer token is the gate.
 /// </summary>
 internal sealed class CronEndpoints
 {
@@ -19,31 +19,31 @@ internal sealed class CronEndpoints
 
     [Function(nameof(EeRecent))]
     public Task<IActionResult> EeRecent(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", "post", "put", "patch", "delete", "head", "options", Route = "cron/ee-recent")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, Route = "cron/ee-recent")] HttpRequest request,
         CancellationToken cancellationToken) => _pipeline.RunAsync(request, JobCatalog.EeRecent, cancellationToken);
 
     [Function(nameof(PartiesImport))]
     public Task<IActionResult> PartiesImport(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", "post", "put", "patch", "delete", "head", "options", Route = "cron/parties-import")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, Route = "cron/parties-import")] HttpRequest request,
         CancellationToken cancellationToken) => _pipeline.RunAsync(request, JobCatalog.PartiesImport, cancellationToken);
 
     [Function(nameof(CheckCurrent))]
     public Task<IActionResult> CheckCurrent(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", "post", "put", "patch", "delete", "head", "options", Route = "cron/check-current")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, Route = "cron/check-current")] HttpRequest request,
         CancellationToken cancellationToken) => _pipeline.RunAsync(request, JobCatalog.CheckCurrent, cancellationToken);
 
     [Function(nameof(MopRecent))]
     public Task<IActionResult> MopRecent(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", "post", "put", "patch", "delete", "head", "options", Route = "cron/mop-recent")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, Route = "cron/mop-recent")] HttpRequest request,
         CancellationToken cancellationToken) => _pipeline.RunAsync(request, JobCatalog.MopRecent, cancellationToken);
 
     [Function(nameof(ModerationImages))]
     public Task<IActionResult> ModerationImages(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", "post", "put", "patch", "delete", "head", "options", Route = "cron/moderation-images")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, Route = "cron/moderation-images")] HttpRequest request,
         CancellationToken cancellationToken) => _pipeline.RunAsync(request, JobCatalog.ModerationImages, cancellationToken);
 
     [Function(nameof(SopnParse))]
     public Task<IActionResult> SopnParse(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", "post", "put", "patch", "delete", "head", "options", Route = "cron/sopn-parse")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, Route = "cron/sopn-parse")] HttpRequest request,
         CancellationToken cancellationToken) => _pipeline.RunAsync(request, JobCatalog.SopnParse, cancellationToken);
 }
