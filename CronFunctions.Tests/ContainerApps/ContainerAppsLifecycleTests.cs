@@ -2,7 +2,6 @@ using System.Text.Json.Nodes;
 using Azure.Core.Pipeline;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
-using CronFunctions.Bench;
 using CronFunctions.Jobs;
 using CronFunctions.Runners.ContainerApps;
 using CronFunctions.Tests.Infrastructure;

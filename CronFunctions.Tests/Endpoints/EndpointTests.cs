@@ -75,7 +75,7 @@ public sealed class EndpointTests(AzuriteFixture azurite) : AppTest(azurite)
         Assert.Equal(405, response.Status);
         Assert.Equal("POST", response.Headers.Allow.ToString());
         Assert.NotNull(response.Str("error"));
-        Assert.Empty(Backend.Calls());
+        await AssertNothingStartedAsync(JobCatalog.EeRecent);
     }
 
     private static System.Diagnostics.Process Process(int pid) => System.Diagnostics.Process.GetProcessById(pid);

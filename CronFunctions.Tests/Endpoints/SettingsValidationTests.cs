@@ -23,15 +23,20 @@ public sealed class SettingsValidationTests(AzuriteFixture azurite) : IDisposabl
     [InlineData("Cron:RateLimit:PermitsPerMinute", "0", "PermitsPerMinute")]
     public async Task InvalidSetting_FailsValidation_NamingTheProblem(string key, string value, string expected)
     {
-        await using var app = new TestApp(azurite.ConnectionString, _backend.Directory, TestApp.NewContainerName(),
-            new Dictionary<string, string?> { [key] = value });
-
+        // Starting the app (its hosted services read their settings) or reading the settings: either fails, naming it.
+        TestApp? app = null;
         var failure = Assert.ThrowsAny<OptionsValidationException>(() =>
         {
+            app = new TestApp(azurite.ConnectionString, _backend.Directory, TestApp.NewContainerName(), new Dictionary<string, string?> { [key] = value });
             _ = app.Services.GetRequiredService<IOptions<CronOptions>>().Value;
             _ = app.Services.GetRequiredService<IOptions<CronFunctions.Locking.LockOptions>>().Value;
             _ = app.Services.GetRequiredService<IOptions<CronFunctions.Http.RateLimitOptions>>().Value;
         });
+        if (app is not null)
+        {
+            await app.DisposeAsync();
+        }
+
         Assert.Contains(expected, failure.Message, StringComparison.Ordinal);
     }
 

@@ -37,8 +37,7 @@ public sealed class TokenTests(AzuriteFixture azurite) : AppTest(azurite)
         Assert.Equal(401, response.Status);
         Assert.Equal("Unauthorized", response.Str("error"));
         Assert.Equal("Bearer", response.Headers.WWWAuthenticate.ToString());
-        await Task.Delay(100);
-        Assert.Empty(Backend.Calls());
+        await AssertNothingStartedAsync(JobCatalog.EeRecent);
     }
 
     [Fact]
@@ -48,7 +47,7 @@ public sealed class TokenTests(AzuriteFixture azurite) : AppTest(azurite)
             headers: new Dictionary<string, string> { ["Authorization"] = "Bearer " + TestApp.Token + ",Bearer " + TestApp.Token });
 
         Assert.Equal(401, response.Status);
-        Assert.Empty(Backend.Calls());
+        await AssertNothingStartedAsync(JobCatalog.EeRecent);
     }
 
     [Theory]
@@ -79,6 +78,7 @@ public sealed class TokenTests(AzuriteFixture azurite) : AppTest(azurite)
             Assert.Equal(401, response.Status);
         }
 
+        Assert.Null(await app.LockBlobAsync(JobCatalog.EeRecent));
         Assert.Empty(Backend.Calls());
         Assert.Contains(app.Logs.GetSnapshot(), r => r.Id.Id == 1100 && r.Level == Microsoft.Extensions.Logging.LogLevel.Error);
     }

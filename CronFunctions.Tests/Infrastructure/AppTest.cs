@@ -1,3 +1,5 @@
+using CronFunctions.Jobs;
+
 namespace CronFunctions.Tests.Infrastructure;
 
 /// <summary>
@@ -24,5 +26,16 @@ public abstract class AppTest(AzuriteFixture azurite) : IAsyncLifetime
     {
         await App.DisposeAsync();
         Backend.Dispose();
+    }
+
+    /// <summary>
+    /// Asserts that no run of <paramref name="job"/> was started, on settled state rather than after a sleep: a run is
+    /// only started under a lease on the job's lock blob, taken before the call answers, so no blob in this test's
+    /// fresh lock container proves no run; and no process recorded a call.
+    /// </summary>
+    private protected async Task AssertNothingStartedAsync(JobDefinition job)
+    {
+        Assert.Null(await App.LockBlobAsync(job));
+        Assert.Empty(Backend.Calls());
     }
 }

@@ -2,7 +2,6 @@ using Azure.Core.Pipeline;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
-using CronFunctions.Bench;
 using CronFunctions.Jobs;
 using CronFunctions.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
@@ -175,7 +174,7 @@ public sealed class LockTests(AzuriteFixture azurite) : IDisposable
 
         await dying.CrashAsync(); // SIGKILL: no shutdown, no release
         var killedAt = DateTime.UtcNow;
-        var jobGone = await Eventually.TrueAsync(() => !FakeBackend.IsAlive(jobPid), TimeSpan.FromSeconds(15), "the job dies with its owner");
+        var jobGone = await Eventually.TrueAsync(() => !ProcessTools.IsAlive(jobPid), TimeSpan.FromSeconds(15), "the job dies with its owner");
 
         await using var survivor = NewApp();
         await using var other = NewApp();
@@ -207,7 +206,7 @@ public sealed class LockTests(AzuriteFixture azurite) : IDisposable
 
         await stopping.StopAsync(); // SIGTERM, as the host stops its worker
 
-        Assert.False(FakeBackend.IsAlive(jobPid));
+        Assert.False(ProcessTools.IsAlive(jobPid));
         var properties = (await LockBlob().GetPropertiesAsync()).Value;
         Assert.Equal(LeaseState.Available, properties.LeaseState);
         Assert.Equal(("interrupted", "Interrupted"), (properties.Metadata["state"], properties.Metadata["outcome"]));
@@ -224,7 +223,7 @@ public sealed class LockTests(AzuriteFixture azurite) : IDisposable
 
         await app.WaitForRunsAsync(); // the job exits after 1 s; its lifeline kills what it left in its group
         var child = _backend.OrphanChildPid();
-        Assert.False(FakeBackend.IsAlive(child));
+        Assert.False(ProcessTools.IsAlive(child));
 
         var next = await app.PostAsync(JobCatalog.SopnParse, "?force=true");
         Assert.Equal("started", next.Str("status"));
@@ -243,7 +242,7 @@ public sealed class LockTests(AzuriteFixture azurite) : IDisposable
         Assert.Equal("already_running", (await app.PostAsync(JobCatalog.SopnParse, "?force=true")).Str("reason")); // until it is stopped
         await app.WaitForRunsAsync(); // the owner stops it at its next check (within a renewal interval)
 
-        Assert.False(FakeBackend.IsAlive(pid));
+        Assert.False(ProcessTools.IsAlive(pid));
         Assert.Equal("TimedOut", (await LockBlob().GetPropertiesAsync()).Value.Metadata["outcome"]);
         Assert.Equal("started", (await app.PostAsync(JobCatalog.SopnParse, "?force=true")).Str("status"));
     }
@@ -262,7 +261,7 @@ public sealed class LockTests(AzuriteFixture azurite) : IDisposable
         Assert.Equal(("already_running", first.Str("runId")), (whileFenced.Str("reason"), whileFenced.Str("runId")));
 
         // Its owner learns at its next renewal that the lock is gone, and stops the run.
-        await Eventually.TrueAsync(() => !FakeBackend.IsAlive(pid), Lease, "the owner stops a run whose lease was broken");
+        await Eventually.TrueAsync(() => !ProcessTools.IsAlive(pid), Lease, "the owner stops a run whose lease was broken");
         Assert.Contains(owner.Logs.GetSnapshot(), r => r.Id.Id == 2008);
 
         var (next, _) = await Eventually.ValueAsync(
@@ -288,7 +287,7 @@ public sealed class LockTests(AzuriteFixture azurite) : IDisposable
         await app.WaitForRunsAsync();
 
         Assert.Equal("started", started.Str("status"));
-        Assert.False(FakeBackend.IsAlive(started.Int("pid")!.Value));
+        Assert.False(ProcessTools.IsAlive(started.Int("pid")!.Value));
         Assert.Single(app.Logs.GetSnapshot(), r => r.Id.Id == 2008); // lost, once
         Assert.Equal(2, faults.Count(StorageStep.Write)); // and not written again and again as if storage were down
     }

@@ -24,7 +24,7 @@ public sealed class LifelineTests : IDisposable
 
         lifeline.StandardInput.Close(); // the app died: its end of the pipe is gone
         var watch = Stopwatch.StartNew();
-        await Eventually.TrueAsync(() => !FakeBackend.IsAlive(pid) && !FakeBackend.IsAlive(child), TimeSpan.FromSeconds(15), "the job's group is stopped");
+        await Eventually.TrueAsync(() => !ProcessTools.IsAlive(pid) && !ProcessTools.IsAlive(child), TimeSpan.FromSeconds(15), "the job's group is stopped");
 
         Assert.InRange(watch.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(5)); // SIGTERM at once; SIGKILL only after the grace
         await lifeline.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(15));
@@ -37,8 +37,8 @@ public sealed class LifelineTests : IDisposable
         using var lifeline = Start(deadline, "trap '' TERM; sleep 60");
         var pid = await StartedAsync(lifeline);
 
-        Assert.True(FakeBackend.IsAlive(pid));
-        await Eventually.TrueAsync(() => !FakeBackend.IsAlive(pid), TimeSpan.FromSeconds(10), "the job is killed at its deadline");
+        Assert.True(ProcessTools.IsAlive(pid));
+        await Eventually.TrueAsync(() => !ProcessTools.IsAlive(pid), TimeSpan.FromSeconds(10), "the job is killed at its deadline");
         var late = Stopwatch.GetElapsedTime(deadline);
 
         Assert.InRange(late, TimeSpan.Zero, TimeSpan.FromSeconds(1));
@@ -57,7 +57,7 @@ public sealed class LifelineTests : IDisposable
             await lifeline.StandardInput.WriteLineAsync(Lifeline.ExtendCommand(Deadline(TimeSpan.FromSeconds(1))));
             await lifeline.StandardInput.FlushAsync();
             await Task.Delay(500);
-            if (!FakeBackend.IsAlive(pid))
+            if (!ProcessTools.IsAlive(pid))
             {
                 break;
             }
@@ -82,7 +82,7 @@ public sealed class LifelineTests : IDisposable
         var watch = Stopwatch.StartNew();
         await stubborn.StandardInput.WriteLineAsync(Lifeline.StopCommand(TimeSpan.FromSeconds(1)));
         await stubborn.StandardInput.FlushAsync();
-        await Eventually.TrueAsync(() => !FakeBackend.IsAlive(pid), TimeSpan.FromSeconds(10), "killed after the grace");
+        await Eventually.TrueAsync(() => !ProcessTools.IsAlive(pid), TimeSpan.FromSeconds(10), "killed after the grace");
         Assert.InRange(watch.Elapsed, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(5));
     }
 

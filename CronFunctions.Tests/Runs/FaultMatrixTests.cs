@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
 using Azure.Core.Pipeline;
-using CronFunctions.Bench;
 using CronFunctions.Jobs;
 using CronFunctions.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;

@@ -16,7 +16,7 @@ internal sealed class HealthEndpoint(RequestGate gate, HealthCheckService health
 {
     [Function(nameof(Health))]
     public async Task<IActionResult> Health(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", "post", "put", "patch", "delete", "head", "options", Route = "health")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, Route = "health")] HttpRequest request,
         CancellationToken cancellationToken)
     {
         var refused = gate.Admit(request, "health", HttpMethods.Get, out _, requireToken: false);

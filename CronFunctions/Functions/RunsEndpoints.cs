@@ -22,7 +22,7 @@ internal sealed class RunsEndpoints(RequestGate gate, RunHistory history, ILogge
 
     [Function(nameof(Runs))]
     public async Task<IActionResult> Runs(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", "post", "put", "patch", "delete", "head", "options", Route = "cron/runs")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, Route = "cron/runs")] HttpRequest request,
         CancellationToken cancellationToken)
     {
         var refused = gate.Admit(request, "runs", HttpMethods.Get, out _);
@@ -58,7 +58,7 @@ internal sealed class RunsEndpoints(RequestGate gate, RunHistory history, ILogge
 
     [Function(nameof(RunById))]
     public async Task<IActionResult> RunById(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", "post", "put", "patch", "delete", "head", "options", Route = "cron/runs/{runId}")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, Route = "cron/runs/{runId}")] HttpRequest request,
         string runId,
         CancellationToken cancellationToken)
     {

@@ -25,7 +25,7 @@ internal static class DrillCommand
         var total = Stopwatch.StartNew();
         var checks = new List<Check>();
         RunCommand.Progress($"starting Azurite from {Repository.Root}/node_modules");
-        await using var azurite = await AzuriteServer.StartAsync().ConfigureAwait(false);
+        await using var azurite = await AzuriteInstance.StartAsync().ConfigureAwait(false);
         var output = new List<string>
         {
             "## `drill` results",
@@ -65,7 +65,7 @@ internal static class DrillCommand
     }
 
     /// <summary>1. Azurite killed (SIGKILL) during a burst of concurrent calls to every job, then started again.</summary>
-    private static async Task<List<string>> StorageOutageAsync(AzuriteServer azurite, List<Check> checks)
+    private static async Task<List<string>> StorageOutageAsync(AzuriteInstance azurite, List<Check> checks)
     {
         RunCommand.Progress("drill 1: Azurite killed during a burst");
         using var backend = new FakeBackend(logRuns: true);
@@ -74,8 +74,8 @@ internal static class DrillCommand
         var container = BenchApp.NewContainerName("drill-outage");
         var apps = new[]
         {
-            new BenchApp(azurite.ConnectionString, backend, container, storage, logs),
-            new BenchApp(azurite.ConnectionString, backend, container, storage, logs),
+            BenchApp.Create(azurite.ConnectionString, backend, container, storage, logs),
+            BenchApp.Create(azurite.ConnectionString, backend, container, storage, logs),
         };
         var jobs = JobCatalog.All;
         var longJobs = new[] { JobCatalog.PartiesImport, JobCatalog.CheckCurrent };
@@ -87,13 +87,13 @@ internal static class DrillCommand
         {
             // Two runs that straddle the outage: started well before the kill (so Azurite has saved their leases) and
             // still going when it comes back. Every later run of every job is short.
-            backend.Mode = "sleep 0.2";
+            backend.Mode = "sleep-detached 0.2";
             foreach (var job in longJobs)
             {
-                backend.SetMode(job.Name, "sleep 16");
-                var answer = await apps[0].PostAsync(job, "?force=true").ConfigureAwait(false);
+                backend.SetMode(job.Name, "sleep-detached 16");
+                var answer = await apps[0].TimedPostAsync(job, "?force=true").ConfigureAwait(false);
                 calls.Add(new Call(job.Name, 0, clock.ElapsedTicks, answer));
-                backend.SetMode(job.Name, "sleep 0.2");
+                backend.SetMode(job.Name, "sleep-detached 0.2");
             }
 
             using var stop = new CancellationTokenSource();
@@ -104,15 +104,15 @@ internal static class DrillCommand
                 {
                     var job = jobs[random.Next(jobs.Count)];
                     var began = clock.ElapsedTicks;
-                    var answer = await apps[caller % apps.Length].PostAsync(job, "?force=true").ConfigureAwait(false);
+                    var answer = await apps[caller % apps.Length].TimedPostAsync(job, "?force=true").ConfigureAwait(false);
                     calls.Add(new Call(job.Name, began, clock.ElapsedTicks, answer));
                     await Task.Delay(random.Next(5, 25), CancellationToken.None).ConfigureAwait(false);
                 }
             })).ToArray();
 
             await Task.Delay(BeforeKill).ConfigureAwait(false);
-            savedBeforeKill = await azurite.WaitForSaveAsync(TimeSpan.FromSeconds(6)).ConfigureAwait(false);
-            await azurite.KillAsync().ConfigureAwait(false);
+            savedBeforeKill = await azurite.TryWaitForSaveAsync(DateTime.UtcNow, TimeSpan.FromSeconds(6)).ConfigureAwait(false);
+            await azurite.StopAsync().ConfigureAwait(false);
             killedAt = clock.ElapsedTicks;
             RunCommand.Progress("drill 1: Azurite killed");
             await Task.Delay(Down).ConfigureAwait(false);
@@ -220,14 +220,14 @@ internal static class DrillCommand
     }
 
     /// <summary>2. The job's own process (<c>sh manage.py</c>) SIGKILLed mid-run.</summary>
-    private static async Task<List<string>> JobProcessKilledAsync(AzuriteServer azurite, List<Check> checks)
+    private static async Task<List<string>> JobProcessKilledAsync(AzuriteInstance azurite, List<Check> checks)
     {
         RunCommand.Progress("drill 2: the job's process killed mid-run");
         using var backend = new FakeBackend(logRuns: true);
         var storage = new StorageCounter();
         var logs = new LogCounter();
         var container = BenchApp.NewContainerName("drill-runner");
-        await using var app = new BenchApp(azurite.ConnectionString, backend, container, storage, logs);
+        await using var app = BenchApp.Create(azurite.ConnectionString, backend, container, storage, logs);
         var blobs = new BlobContainerClient(azurite.ConnectionString, container);
         var kills = new ConcurrentDictionary<int, long>(); // pid → when it was killed (ns, the log's clock)
         var rows = new List<string>
@@ -244,7 +244,7 @@ internal static class DrillCommand
         // a) What the brief describes: the job's process is the only holder of its output pipes.
         {
             var job = JobCatalog.SopnParse;
-            backend.SetMode(job.Name, "sleep 3600");
+            backend.SetMode(job.Name, "sleep-detached 3600");
             var (freeMs, record, after, children) = await KillMidRunAsync(app, blobs, job, TimeSpan.FromSeconds(10), kills).ConfigureAwait(false);
             rows.Add($"| a) only the job's process holds its stdout/stderr | {(freeMs is { } ms ? Fmt.N(ms) + " ms" : "not within 10 s")} | {record} | {after.Describe} |");
             checks.Add(new Check("job process killed: the app sees the exit and releases the lock", freeMs is < 2000, freeMs is { } f ? $"{Fmt.N(f)} ms after the kill" : "still held 10 s after the kill"));
@@ -255,7 +255,7 @@ internal static class DrillCommand
         // b) A child of the job inherited the pipes (a subprocess of a real job would): the runner waits for EOF.
         {
             var job = JobCatalog.EeRecent;
-            backend.SetMode(job.Name, "sleep-inherit 5");
+            backend.SetMode(job.Name, "sleep 5");
             var (freeMs, record, after, children) = await KillMidRunAsync(app, blobs, job, TimeSpan.FromSeconds(10), kills).ConfigureAwait(false);
             rows.Add($"| b) a child of the job (sleep 5) inherited its stdout/stderr | {(freeMs is { } ms ? Fmt.N(ms) + " ms" : "not within 10 s")} | {record} | {after.Describe} |");
             checks.Add(new Check("job process killed (child holds the pipes): the next calls start exactly one new run", after.Started == 1, after.Describe));
@@ -265,8 +265,8 @@ internal static class DrillCommand
         // c) Same as b), but calls come at once: the lock's liveness check sees the job's pid gone and takes over.
         {
             var job = JobCatalog.MopRecent;
-            backend.SetMode(job.Name, "sleep-inherit 5");
-            var first = await app.PostAsync(job, "?force=true").ConfigureAwait(false);
+            backend.SetMode(job.Name, "sleep 5");
+            var first = await app.TimedPostAsync(job, "?force=true").ConfigureAwait(false);
             await Task.Delay(500).ConfigureAwait(false);
             var children = ProcessTools.Descendants(first.Pid!.Value);
             var killed = Stopwatch.StartNew();
@@ -288,8 +288,8 @@ internal static class DrillCommand
         return rows;
     }
 
-    /// <summary>3. An app instance (the bench's <c>hold</c> command, a separate process) SIGKILLed while its run goes on.</summary>
-    private static async Task<List<string>> AppInstanceKilledAsync(AzuriteServer azurite, List<Check> checks)
+    /// <summary>3. An app instance (<see cref="SeparateApp"/>, a process of its own) SIGKILLed while its run goes on.</summary>
+    private static async Task<List<string>> AppInstanceKilledAsync(AzuriteInstance azurite, List<Check> checks)
     {
         RunCommand.Progress("drill 3: an app instance killed mid-run");
         using var backend = new FakeBackend(logRuns: true);
@@ -297,43 +297,33 @@ internal static class DrillCommand
         var logs = new LogCounter();
         var container = BenchApp.NewContainerName("drill-instance");
         var job = JobCatalog.CheckCurrent;
-        backend.SetMode(job.Name, "sleep 3600");
+        backend.SetMode(job.Name, "sleep-detached 3600");
 
-        var (file, prefix) = StartupCommand.SelfCommand();
-        var startInfo = new ProcessStartInfo(file)
+        // SIGKILL the app instance only: its run's process lives on, orphaned.
+        int orphanPid;
+        string? orphanRunId;
+        IReadOnlyList<int> orphanChildren;
+        bool orphanAlive;
+        await using (var dying = await SeparateApp.CallAsync(BenchApp.Settings(azurite.ConnectionString, backend.Directory, container), job.Name, "?force=true").ConfigureAwait(false))
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in prefix.Concat(["hold", job.Name, "?force=true"]))
-        {
-            startInfo.ArgumentList.Add(arg);
+            orphanPid = dying.Body.GetProperty("pid").GetInt32();
+            orphanRunId = dying.Str("runId");
+            ProcessTools.Own(orphanPid);
+
+            // The answer comes as the job's process starts: wait until it has started its sleeping child (after it
+            // logged its start), or killing "the orphan" later would leave that child holding the job's group.
+            var logged = Stopwatch.StartNew();
+            while (!backend.Runs().Any(r => r.Pid == orphanPid) && logged.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                await Task.Delay(10).ConfigureAwait(false);
+            }
+
+            orphanChildren = await ProcessTools.WaitForDescendantsAsync(orphanPid, TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+            await dying.CrashAsync().ConfigureAwait(false);
+            orphanAlive = ProcessTools.IsAlive(orphanPid);
         }
 
-        foreach (var (key, value) in BenchApp.Settings(azurite.ConnectionString, backend.Directory, container))
-        {
-            startInfo.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
-        }
-
-        using var hold = Process.Start(startInfo) ?? throw new BenchSetupException("The hold instance did not start.");
-        ProcessTools.Own(hold.Id);
-        hold.ErrorDataReceived += (_, _) => { };
-        hold.BeginErrorReadLine();
-        var line = await hold.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(false)
-            ?? throw new BenchSetupException("The hold instance printed nothing.");
-        using var json = JsonDocument.Parse(line[(line.IndexOf(' ', StringComparison.Ordinal) + 1)..]);
-        var orphanPid = json.RootElement.GetProperty("pid").GetInt32();
-        var orphanRunId = json.RootElement.GetProperty("runId").GetString();
-        ProcessTools.Own(orphanPid);
-        var orphanChildren = ProcessTools.Descendants(orphanPid);
-
-        hold.Kill(entireProcessTree: false); // SIGKILL the app instance only: its run's process lives on, orphaned
-        await hold.WaitForExitAsync().ConfigureAwait(false);
-        ProcessTools.Disown(hold.Id);
-        var orphanAlive = ProcessTools.IsAlive(orphanPid);
-
-        await using var app = new BenchApp(azurite.ConnectionString, backend, container, storage, logs);
+        await using var app = BenchApp.Create(azurite.ConnectionString, backend, container, storage, logs);
         var whileOrphan = new List<Answer>();
         var watch = Stopwatch.StartNew();
         while (watch.Elapsed < TimeSpan.FromSeconds(3))
@@ -373,7 +363,7 @@ internal static class DrillCommand
         [
             "### 3. An app instance killed mid-run",
             string.Empty,
-            "A separate process (`CronFunctions.Bench hold check-current ?force=true`) starts a run that sleeps, then is SIGKILLed; its run's " +
+            "A separate app instance process (`CronFunctions.Testing.Instance check-current ?force=true`) starts a run that sleeps, then is SIGKILLed; its run's " +
             "process lives on, orphaned. Another instance calls the job (10 concurrent calls every 100 ms for 3 s, `force=true`), then the " +
             "orphan is killed and 20 concurrent calls follow.",
             string.Empty,
@@ -389,9 +379,9 @@ internal static class DrillCommand
     }
 
     private static async Task<(double? FreeMs, string Record, Burst After, IReadOnlyList<int> Children)> KillMidRunAsync(
-        BenchApp app, BlobContainerClient blobs, JobDefinition job, TimeSpan limit, ConcurrentDictionary<int, long> kills)
+        TestApp app, BlobContainerClient blobs, JobDefinition job, TimeSpan limit, ConcurrentDictionary<int, long> kills)
     {
-        var first = await app.PostAsync(job, "?force=true").ConfigureAwait(false);
+        var first = await app.TimedPostAsync(job, "?force=true").ConfigureAwait(false);
         if (first.Pid is not { } pid)
         {
             return (null, "–", new Burst([first]), []);
@@ -422,20 +412,20 @@ internal static class DrillCommand
         return (freeMs, record, after, children);
     }
 
-    private static async Task<Burst> ConcurrentCallsAsync(BenchApp app, JobDefinition job, int calls)
+    private static async Task<Burst> ConcurrentCallsAsync(TestApp app, JobDefinition job, int calls)
     {
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var tasks = Enumerable.Range(0, calls).Select(async _ =>
         {
             await gate.Task.ConfigureAwait(false);
-            return await app.PostAsync(job, "?force=true").ConfigureAwait(false);
+            return await app.TimedPostAsync(job, "?force=true").ConfigureAwait(false);
         }).ToArray();
         gate.SetResult();
         return new Burst(await Task.WhenAll(tasks).ConfigureAwait(false));
     }
 
     /// <summary>Kills the runs a burst started (and leftovers of an earlier run), then waits for the app to release.</summary>
-    private static async Task CleanUpAsync(BenchApp app, Burst burst, IReadOnlyList<int> leftovers, ConcurrentDictionary<int, long> kills)
+    private static async Task CleanUpAsync(TestApp app, Burst burst, IReadOnlyList<int> leftovers, ConcurrentDictionary<int, long> kills)
     {
         foreach (var pid in burst.Answers.Where(a => a.Pid is not null).Select(a => a.Pid!.Value))
         {

@@ -2,27 +2,22 @@ using CronFunctions.Bench;
 using CronFunctions.Bench.Infrastructure;
 using CronFunctions.Jobs;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 
 // CronFunctions.Bench: drives the real pipeline (function classes + Azurite) outside the Functions host.
 //   run [options]       the benchmark: latency/throughput per call type, storage requests per call, contention,
 //                       memory, start-up (tables on stdout; see docs/benchmarks.md). Starts its own Azurite.
 //   drill               the fault drill: Azurite killed mid-burst, a job's process killed, an app instance killed;
 //                       exits non-zero if a safety assertion fails. Starts its own Azurite.
-//   hold <job> [query] [count]  <count> (default 1) concurrent calls as one separate app instance, print each answer
-//                       on its own line, then keep watching the run until killed (the lock tests use it for
-//                       cross-process races and kill it to play an app instance dying mid-run).
-// Settings for hold (and the hidden startup-probe) come from environment variables, exactly as the app reads them
-// (AzureWebJobsStorage, ERIFY_CRON_TOKEN, Cron__Local__PythonExecutable, Cron__Local__BackendDirectory,
-// Cron__Lock__ContainerName, ...); run and drill configure their app instances in memory.
+// Its harness (Azurite, the fake backend, the app instances, the separate instance process the drill kills) is
+// CronFunctions.Testing, shared with the tests. Settings for the hidden startup-probe come from environment variables,
+// exactly as the app reads them (AzureWebJobsStorage, ERIFY_CRON_TOKEN, Cron__Local__BackendDirectory, ...); run and
+// drill configure their app instances in memory.
 var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
 var command = args.FirstOrDefault();
 try
 {
     switch (command)
     {
-        case "hold" when args.Length >= 2:
-            return await Hold(configuration, args[1], args.ElementAtOrDefault(2), int.Parse(args.ElementAtOrDefault(3) ?? "1", System.Globalization.CultureInfo.InvariantCulture));
         case "run":
             return await RunCommand.RunAsync(RunOptions.Parse(args[1..]));
         case "drill" when args.Length == 1:
@@ -32,50 +27,12 @@ try
         default:
             await Console.Error.WriteLineAsync(
                 "usage: CronFunctions.Bench run [--calls N] [--started-calls N] [--memory-calls N] [--contention-calls N] [--no-startup] [--no-r2r]\n" +
-                "       CronFunctions.Bench drill\n" +
-                "       CronFunctions.Bench hold <job> [query] [count]");
+                "       CronFunctions.Bench drill");
             return 2;
     }
 }
-catch (BenchSetupException ex)
+catch (HarnessSetupException ex)
 {
     await Console.Error.WriteLineAsync("bench: " + ex.Message);
     return 2;
-}
-
-static async Task<int> Hold(IConfiguration configuration, string jobName, string? query, int count)
-{
-    var job = JobCatalog.Find(jobName) ?? throw new ArgumentException($"Unknown job {jobName}.");
-
-    // SIGTERM is a graceful stop, as the Functions host gives its worker: the app's hosted services stop (local runs
-    // are stopped and recorded as interrupted, their locks freed). SIGKILL is a crash.
-    var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-    using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
-    {
-        context.Cancel = true;
-        stop.TrySetResult();
-    });
-
-    // CRON_TEST_FAULT (e.g. "Write:1:Kill"): a fault on one of the app's storage requests, for the tests' fault matrix.
-    var faults = StorageFaults.FromEnvironment(Environment.GetEnvironmentVariable("CRON_TEST_FAULT"));
-    await using (var app = new AppInstance(configuration, services =>
-    {
-        if (faults is not null)
-        {
-            services.AddKeyedSingleton<Azure.Core.Pipeline.HttpPipelinePolicy>(CronFunctions.CronFunctionsRegistration.StoragePolicyKey, faults);
-        }
-    }))
-    {
-        var authorization = "Bearer " + configuration["ERIFY_CRON_TOKEN"];
-        var answers = await Task.WhenAll(Enumerable.Range(0, count).Select(_ => Task.Run(() => app.CallAsync(job, "POST", query, authorization))));
-        foreach (var (status, body) in answers)
-        {
-            Console.WriteLine($"{status} {body}");
-        }
-
-        await Console.Out.FlushAsync();
-        await stop.Task;
-    }
-
-    return 0;
 }

@@ -19,7 +19,7 @@ internal static class RunCommand
         var total = Stopwatch.StartNew();
         var failures = new List<string>();
         Progress($"starting Azurite from {Repository.Root}/node_modules");
-        await using var azurite = await AzuriteServer.StartAsync().ConfigureAwait(false);
+        await using var azurite = await AzuriteInstance.StartAsync().ConfigureAwait(false);
         using var backend = new FakeBackend(logRuns: false);
         var storage = new StorageCounter();
         var meters = new Meters(storage, azurite);
@@ -36,25 +36,25 @@ internal static class RunCommand
         output.Add(string.Empty);
 
         var mainContainer = BenchApp.NewContainerName("bench-main");
-        await using var main = new BenchApp(azurite.ConnectionString, backend, mainContainer, storage, logs);
+        await using var main = BenchApp.Create(azurite.ConnectionString, backend, mainContainer, storage, logs);
 
         // A second instance on the same locks holds the long run the skipped calls find (so waiting for main's runs
         // never waits for it); its record names this host and pid, so main's liveness check sees it alive.
-        await using var holder = new BenchApp(azurite.ConnectionString, backend, mainContainer, storage, logs);
+        await using var holder = BenchApp.Create(azurite.ConnectionString, backend, mainContainer, storage, logs);
         try
         {
             // 1. Storage requests per call type, one call at a time so every request belongs to the call measured.
             Progress("storage requests per call type");
-            output.AddRange(await StorageBreakdownAsync(main, holder, backend, longRuns, failures).ConfigureAwait(false));
+            output.AddRange(await StorageBreakdownAsync(main, holder, storage, backend, longRuns, failures).ConfigureAwait(false));
 
             // The not-due job's last run "just started": one forced run that ends at once.
             backend.SetMode(JobCatalog.PartiesImport.Name, "exit");
-            Expect(await main.PostAsync(JobCatalog.PartiesImport, "?force=true").ConfigureAwait(false), "started", "not-due set-up", failures);
+            Expect(await main.TimedPostAsync(JobCatalog.PartiesImport, "?force=true").ConfigureAwait(false), "started", "not-due set-up", failures);
             await main.WaitForRunsAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
 
-            Func<int, Task<Answer>> refused = _ => main.PostAsync(JobCatalog.EeRecent, authorization: BenchApp.BadAuthorization);
-            Func<int, Task<Answer>> skipped = _ => main.PostAsync(JobCatalog.SopnParse);
-            Func<int, Task<Answer>> notDue = _ => main.PostAsync(JobCatalog.PartiesImport);
+            Func<int, Task<Answer>> refused = _ => main.TimedPostAsync(JobCatalog.EeRecent, authorization: BenchApp.BadAuthorization);
+            Func<int, Task<Answer>> skipped = _ => main.TimedPostAsync(JobCatalog.SopnParse);
+            Func<int, Task<Answer>> notDue = _ => main.TimedPostAsync(JobCatalog.PartiesImport);
 
             Progress("warm-up");
             foreach (var (call, kind) in new[] { (refused, "401"), (skipped, "skipped:already_running"), (notDue, "skipped:not_due") })
@@ -98,12 +98,12 @@ internal static class RunCommand
             // at a time, so concurrent started calls need separate locks); a lane waits for its run to end and
             // release before its next call. Latency is the call's answer time only.
             Progress("started calls: preparing 64 lanes");
-            var lanes = new List<BenchApp>();
+            var lanes = new List<TestApp>();
             try
             {
                 for (var i = 0; i < Concurrencies.Max(); i++)
                 {
-                    lanes.Add(new BenchApp(azurite.ConnectionString, backend, BenchApp.NewContainerName($"bench-lane{i}"), storage, logs));
+                    lanes.Add(BenchApp.Create(azurite.ConnectionString, backend, BenchApp.NewContainerName($"bench-lane{i}"), storage, logs));
                 }
 
                 backend.SetMode(JobCatalog.EeRecent.Name, "exit");
@@ -112,7 +112,7 @@ internal static class RunCommand
                     // First call of a lane creates its container and lock blob; a second warms the steady path.
                     for (var warm = 0; warm < 2; warm++)
                     {
-                        await lane.PostAsync(JobCatalog.EeRecent, "?force=true").ConfigureAwait(false);
+                        await lane.TimedPostAsync(JobCatalog.EeRecent, "?force=true").ConfigureAwait(false);
                         await lane.WaitForRunsAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
                     }
                 })).ConfigureAwait(false);
@@ -122,7 +122,7 @@ internal static class RunCommand
                     Progress($"started × {concurrency}");
                     async Task<Answer> StartOnLane(int worker)
                     {
-                        var answer = await lanes[worker].PostAsync(JobCatalog.EeRecent, "?force=true").ConfigureAwait(false);
+                        var answer = await lanes[worker].TimedPostAsync(JobCatalog.EeRecent, "?force=true").ConfigureAwait(false);
                         await lanes[worker].WaitForRunsAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
                         return answer;
                     }
@@ -196,9 +196,8 @@ internal static class RunCommand
         return failures.Count == 0 ? 0 : 1;
     }
 
-    private static async Task<List<string>> StorageBreakdownAsync(BenchApp app, BenchApp holder, FakeBackend backend, List<int> longRuns, List<string> failures)
+    private static async Task<List<string>> StorageBreakdownAsync(TestApp app, TestApp holder, StorageCounter storage, FakeBackend backend, List<int> longRuns, List<string> failures)
     {
-        var storage = app.Storage;
         var job = JobCatalog.CheckCurrent;
         var rows = new List<string>
         {
@@ -234,15 +233,15 @@ internal static class RunCommand
         }
 
         // The run lasts a moment, so its end cannot mix its requests into the call's.
-        backend.SetMode(job.Name, "sleep 0.3");
-        await Measure("started: first call ever (no container, no lock blob yet)", () => app.PostAsync(job), "started").ConfigureAwait(false);
+        backend.SetMode(job.Name, "sleep-detached 0.3");
+        await Measure("started: first call ever (no container, no lock blob yet)", () => app.TimedPostAsync(job), "started").ConfigureAwait(false);
         await MeasureRelease("… its run's end (record the outcome, release)").ConfigureAwait(false);
-        await Measure("started: `force=true`, lock blob exists", () => app.PostAsync(job, "?force=true"), "started").ConfigureAwait(false);
+        await Measure("started: `force=true`, lock blob exists", () => app.TimedPostAsync(job, "?force=true"), "started").ConfigureAwait(false);
         await MeasureRelease("… its run's end (record the outcome, release)").ConfigureAwait(false);
-        await Measure("not due (last run just started)", () => app.PostAsync(job), "skipped:not_due").ConfigureAwait(false);
+        await Measure("not due (last run just started)", () => app.TimedPostAsync(job), "skipped:not_due").ConfigureAwait(false);
 
-        backend.SetMode(JobCatalog.SopnParse.Name, "sleep 3600");
-        var running = await holder.PostAsync(JobCatalog.SopnParse, "?force=true").ConfigureAwait(false);
+        backend.SetMode(JobCatalog.SopnParse.Name, "sleep-detached 3600");
+        var running = await holder.TimedPostAsync(JobCatalog.SopnParse, "?force=true").ConfigureAwait(false);
         Expect(running, "started", "long run for the skipped calls", failures);
         if (running.Pid is { } pid)
         {
@@ -250,8 +249,8 @@ internal static class RunCommand
             ProcessTools.Own(pid);
         }
 
-        await Measure("skipped: already running (local run, alive)", () => app.PostAsync(JobCatalog.SopnParse), "skipped:already_running").ConfigureAwait(false);
-        await Measure("refused: bad token", () => app.PostAsync(JobCatalog.EeRecent, authorization: BenchApp.BadAuthorization), "401").ConfigureAwait(false);
+        await Measure("skipped: already running (local run, alive)", () => app.TimedPostAsync(JobCatalog.SopnParse), "skipped:already_running").ConfigureAwait(false);
+        await Measure("refused: bad token", () => app.TimedPostAsync(JobCatalog.EeRecent, authorization: BenchApp.BadAuthorization), "401").ConfigureAwait(false);
         storage.KeepSequence = false;
         rows.Add(string.Empty);
         return rows;
@@ -301,7 +300,7 @@ internal static class RunCommand
         }
     }
 
-    private static async Task<List<string>> ContentionAsync(AzuriteServer azurite, StorageCounter storage, LogCounter logs, int calls, List<string> failures)
+    private static async Task<List<string>> ContentionAsync(AzuriteInstance azurite, StorageCounter storage, LogCounter logs, int calls, List<string> failures)
     {
         using var backend = new FakeBackend(logRuns: true);
         var job = JobCatalog.CheckCurrent;
@@ -316,24 +315,24 @@ internal static class RunCommand
             "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|",
         };
         var runs = new List<int>();
-        var apps = new List<BenchApp>();
+        var apps = new List<TestApp>();
         try
         {
             // Round 1: the first call ever for the job (fresh container), all on one app instance, no force:
             // a Cloudflare trigger delivered many times over to one instance.
-            backend.Mode = "sleep 3600";
-            var one = new BenchApp(azurite.ConnectionString, backend, BenchApp.NewContainerName("bench-contend1"), storage, logs);
+            backend.Mode = "sleep-detached 3600";
+            var one = BenchApp.Create(azurite.ConnectionString, backend, BenchApp.NewContainerName("bench-contend1"), storage, logs);
             apps.Add(one);
             rows.Add(await RoundAsync("1 instance, first call ever, no force", [one], null).ConfigureAwait(false));
 
             // Round 2: four instances sharing a lock blob whose last run has ended; operators' forced runs.
             var container = BenchApp.NewContainerName("bench-contend2");
-            var four = Enumerable.Range(0, 4).Select(_ => new BenchApp(azurite.ConnectionString, backend, container, storage, logs)).ToList();
+            var four = Enumerable.Range(0, 4).Select(_ => BenchApp.Create(azurite.ConnectionString, backend, container, storage, logs)).ToList();
             apps.AddRange(four);
             backend.Mode = "exit";
-            Expect(await four[0].PostAsync(job).ConfigureAwait(false), "started", "contention round 2 set-up", failures);
+            Expect(await four[0].TimedPostAsync(job).ConfigureAwait(false), "started", "contention round 2 set-up", failures);
             await four[0].WaitForRunsAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
-            backend.Mode = "sleep 3600";
+            backend.Mode = "sleep-detached 3600";
             rows.Add(await RoundAsync("4 instances, lock blob exists, `force=true`", four, "?force=true").ConfigureAwait(false));
         }
         finally
@@ -353,7 +352,7 @@ internal static class RunCommand
         rows.Add(string.Empty);
         return rows;
 
-        async Task<string> RoundAsync(string name, IReadOnlyList<BenchApp> instances, string? query)
+        async Task<string> RoundAsync(string name, IReadOnlyList<TestApp> instances, string? query)
         {
             var logBefore = backend.Runs().Count;
             var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -361,7 +360,7 @@ internal static class RunCommand
             var tasks = Enumerable.Range(0, calls).Select(async i =>
             {
                 await gate.Task.ConfigureAwait(false);
-                var answer = await instances[i % instances.Count].PostAsync(job, query).ConfigureAwait(false);
+                var answer = await instances[i % instances.Count].TimedPostAsync(job, query).ConfigureAwait(false);
                 return answer with { ElapsedTicks = Stopwatch.GetTimestamp() - Interlocked.Read(ref released) };
             }).ToArray();
             var before = storage.Snapshot();
@@ -475,7 +474,7 @@ internal sealed record Cell(Summary Latency, double Throughput, double StoragePe
 }
 
 /// <summary>What a cell measures besides latency: storage requests, and CPU of the app process and of Azurite.</summary>
-internal sealed record Meters(StorageCounter Storage, AzuriteServer Azurite);
+internal sealed record Meters(StorageCounter Storage, AzuriteInstance Azurite);
 
 /// <summary>The <c>run</c> command's options.</summary>
 internal sealed record RunOptions(int Calls = 2000, int StartedCalls = 384, int MemoryCalls = 10_000, int ContentionCalls = 200, bool Startup = true, bool R2R = true)

@@ -28,26 +28,26 @@ internal static class StartupCommand
             processStart = self.StartTime.ToUniversalTime();
         }
 
-        await using var app = new AppInstance(configuration);
+        await using var app = new TestApp(configuration, services: TestApp.LogWarningsToStandardError);
         var composed = DateTime.UtcNow;
-        var (status, body) = await app.CallAsync(Job, "POST", "?force=true", "Bearer " + configuration["ERIFY_CRON_TOKEN"]).ConfigureAwait(false);
+        var answer = await app.PostAsync(Job, "?force=true", "Bearer " + configuration["ERIFY_CRON_TOKEN"]).ConfigureAwait(false);
         var answered = DateTime.UtcNow;
         Console.WriteLine(FormattableString.Invariant(
-            $"answered {status} main={(atMain - processStart).TotalMilliseconds:F0} compose={(composed - atMain).TotalMilliseconds:F1} call={(answered - composed).TotalMilliseconds:F1} {body}"));
+            $"answered {answer.Status} main={(atMain - processStart).TotalMilliseconds:F0} compose={(composed - atMain).TotalMilliseconds:F1} call={(answered - composed).TotalMilliseconds:F1} {answer.Body.GetRawText()}"));
         await Console.Out.FlushAsync().ConfigureAwait(false);
         await app.WaitForRunsAsync().ConfigureAwait(false); // release the lock before exiting, for the next probe
-        return status == 200 ? 0 : 1;
+        return answer.Status == 200 ? 0 : 1;
     }
 
     /// <summary>The parent: measures each variant (one discarded run to warm the file cache, then five).</summary>
-    public static async Task<List<string>> MeasureAsync(AzuriteServer azurite, FakeBackend backend, StorageCounter storage, LogCounter logs, bool tryReadyToRun)
+    public static async Task<List<string>> MeasureAsync(AzuriteInstance azurite, FakeBackend backend, StorageCounter storage, LogCounter logs, bool tryReadyToRun)
     {
         var container = BenchApp.NewContainerName("bench-startup");
-        await using (var prepare = new BenchApp(azurite.ConnectionString, backend, container, storage, logs))
+        await using (var prepare = BenchApp.Create(azurite.ConnectionString, backend, container, storage, logs))
         {
             // The lock blob exists already, as in production: the probe's call is a steady-state start.
             backend.SetMode(Job.Name, "exit");
-            await prepare.PostAsync(Job, "?force=true").ConfigureAwait(false);
+            await prepare.TimedPostAsync(Job, "?force=true").ConfigureAwait(false);
             await prepare.WaitForRunsAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
         }
 
@@ -115,7 +115,7 @@ internal static class StartupCommand
             }
 
             var stopwatch = Stopwatch.StartNew();
-            using var process = Process.Start(startInfo) ?? throw new BenchSetupException($"{file} did not start.");
+            using var process = Process.Start(startInfo) ?? throw new HarnessSetupException($"{file} did not start.");
             ProcessTools.Own(process.Id);
             process.ErrorDataReceived += (_, _) => { };
             process.BeginErrorReadLine();
@@ -125,7 +125,7 @@ internal static class StartupCommand
             ProcessTools.Disown(process.Id);
             if (line is null || !line.StartsWith("answered 200 ", StringComparison.Ordinal))
             {
-                throw new BenchSetupException($"The start-up probe ({name}) answered \"{line}\" instead of a started run.");
+                throw new HarnessSetupException($"The start-up probe ({name}) answered \"{line}\" instead of a started run.");
             }
 
             if (run == 0)
@@ -165,7 +165,7 @@ internal static class StartupCommand
             startInfo.ArgumentList.Add(arg);
         }
 
-        using var process = Process.Start(startInfo) ?? throw new BenchSetupException("dotnet publish did not start.");
+        using var process = Process.Start(startInfo) ?? throw new HarnessSetupException("dotnet publish did not start.");
         ProcessTools.Own(process.Id);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

@@ -51,7 +51,7 @@ internal static class Cpu
 {
     private static readonly double TicksPerSecond = 100; // USER_HZ, 100 on Linux
 
-    public static (double App, double Azurite) Now(AzuriteServer azurite)
+    public static (double App, double Azurite) Now(AzuriteInstance azurite)
     {
         using var self = Process.GetCurrentProcess();
         return (self.TotalProcessorTime.TotalMilliseconds, azurite.Pid is { } pid ? ProcessMs(pid) : double.NaN);
@@ -95,7 +95,7 @@ internal static class Machine
         yield return $"- memory: {(memKb is null ? "unknown" : Fmt.N(long.Parse(memKb, CultureInfo.InvariantCulture) / 1024.0 / 1024.0, "0.0") + " GiB")}";
         yield return $"- OS: {System.Runtime.InteropServices.RuntimeInformation.OSDescription}";
         yield return $"- .NET: {System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription} ({System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier}), Server GC: {System.Runtime.GCSettings.IsServerGC}";
-        yield return $"- Azurite: {AzuriteVersion()} (blob only, loopback, disk persistence)";
+        yield return $"- Azurite: {AzuriteVersion()} (blob, queue and table services in one process — the app uses blob; loopback, disk persistence)";
         yield return $"- load average (1, 5, 15 min) at the start: {Load()} (anything else running on the machine shows here)";
     }
 

@@ -4,7 +4,7 @@ using Azure.Core;
 using Azure.Core.Pipeline;
 using Azure.Identity;
 
-namespace CronFunctions.Bench;
+namespace CronFunctions.Testing;
 
 /// <summary>The storage requests of a run's life, as the lock makes them.</summary>
 public enum StorageStep
@@ -51,7 +51,7 @@ public enum StorageFault
 /// Injects faults into the app's storage requests (a pipeline policy on its blob client): the <c>n</c>-th request of a
 /// step fails the given way, a number of times. Also counts requests per step.
 /// </summary>
-internal sealed class StorageFaults : HttpPipelinePolicy
+public sealed class StorageFaults : HttpPipelinePolicy
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<StorageStep, int> _seen = [];
@@ -104,7 +104,10 @@ internal sealed class StorageFaults : HttpPipelinePolicy
         }
     }
 
-    /// <summary>A step from a fault's name in an environment variable: <c>Write:1:Kill</c> (step, skip, fault).</summary>
+    /// <summary>The setting that arms a fault in an app instance of its own (<c>CronFunctions.Testing.Instance</c>).</summary>
+    public const string EnvironmentVariable = "CRON_TEST_FAULT";
+
+    /// <summary>A fault from a setting's value: <c>Write:1:Kill</c> (step, how many to let through first, fault).</summary>
     public static StorageFaults? FromEnvironment(string? value)
     {
         if (string.IsNullOrEmpty(value))

@@ -4,12 +4,12 @@ using Microsoft.AspNetCore.Mvc.Abstractions;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace CronFunctions.Bench;
+namespace CronFunctions.Testing;
 
 /// <summary>
 /// Calls a function method the way the Functions worker does with ASP.NET Core integration: the class activated from
 /// the app's services, the method given the request (plus route values) and a cancellation token, and the
-/// <see cref="IActionResult"/> it returns executed into the response. Shared by the bench and the tests (linked).
+/// <see cref="IActionResult"/> it returns executed into the response.
 /// </summary>
 internal static class FunctionInvoker
 {

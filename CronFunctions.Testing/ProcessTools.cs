@@ -2,13 +2,13 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 
-namespace CronFunctions.Bench.Infrastructure;
+namespace CronFunctions.Testing;
 
 /// <summary>
-/// Kills processes the bench started (Azurite, fake job runs, child app instances) by pid, never by name, and makes
-/// sure none outlive the bench when it is interrupted.
+/// Kills processes the harness started (Azurite, fake job runs, separate app instances) by pid, never by name, and makes
+/// sure none outlive the test run or the bench when it ends or is interrupted.
 /// </summary>
-internal static class ProcessTools
+public static class ProcessTools
 {
     private static readonly ConcurrentDictionary<int, byte> Owned = new();
 
@@ -18,7 +18,7 @@ internal static class ProcessTools
         AppDomain.CurrentDomain.ProcessExit += (_, _) => KillOwned();
     }
 
-    /// <summary>Remembers a process (and, when it is killed, its descendants) to kill if the bench stops early.</summary>
+    /// <summary>Remembers a process (and, when it is killed, its descendants) to kill if this process stops first.</summary>
     public static void Own(int pid) => Owned.TryAdd(pid, 0);
 
     public static void Disown(int pid) => Owned.TryRemove(pid, out _);
@@ -67,6 +67,25 @@ internal static class ProcessTools
         }
 
         return found;
+    }
+
+    /// <summary>
+    /// The descendants of <paramref name="pid"/> as soon as it has any (a job that is about to start its child), or
+    /// none at the deadline.
+    /// </summary>
+    public static async Task<IReadOnlyList<int>> WaitForDescendantsAsync(int pid, TimeSpan timeout)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        while (true)
+        {
+            var descendants = Descendants(pid);
+            if (descendants.Count > 0 || Stopwatch.GetTimestamp() > deadline)
+            {
+                return descendants;
+            }
+
+            await Task.Delay(10).ConfigureAwait(false);
+        }
     }
 
     /// <summary>SIGKILLs one process by pid; false if it was already gone.</summary>
