@@ -125,4 +125,35 @@ public sealed class NotDueTests(AzuriteFixture azurite) : IDisposable
         Assert.Equal(forced.Str("runId"), forcedAgain.Str("runId"));
         Assert.Equal(2, (await _backend.WaitForCallsAsync(2)).Count);
     }
+
+    // Issue 15: every minute is a chance to catch up. The scheduler calls every job every minute; a daily job whose
+    // call failed at its slot runs at the next minute the app answers, and only once.
+    [Fact]
+    public async Task DailyJob_CallAt0206FailsWith503_TheCallAt0207StartsIt_TheCallAt0208IsNotDue()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 24, 2, 6, 20, TimeSpan.Zero));
+        var faults = new StorageFaults();
+        await using var app = new TestApp(azurite.ConnectionString, _backend.Directory, _container, Unlimited, time,
+            s => Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddKeyedSingleton<Azure.Core.Pipeline.HttpPipelinePolicy>(
+                s, CronFunctions.CronFunctionsRegistration.StoragePolicyKey, faults));
+        Assert.Equal("started", (await app.PostAsync(JobCatalog.PartiesImport)).Str("status")); // yesterday's run
+        await app.WaitForRunsAsync();
+
+        time.SetUtcNow(new DateTimeOffset(2026, 11, 25, 2, 6, 3, TimeSpan.Zero));
+        faults.Arm(StorageStep.Read, StorageFault.Error); // the lock store answers 503 ServerBusy at 02:06
+        var at0206 = await app.PostAsync(JobCatalog.PartiesImport);
+        Assert.Equal((503, "error"), (at0206.Status, at0206.Str("status")));
+        Assert.False(string.IsNullOrEmpty(at0206.Headers.RetryAfter.ToString()));
+
+        time.SetUtcNow(new DateTimeOffset(2026, 11, 25, 2, 7, 2, TimeSpan.Zero));
+        var at0207 = await app.PostAsync(JobCatalog.PartiesImport);
+        Assert.Equal("started", at0207.Str("status"));
+        await app.WaitForRunsAsync();
+
+        time.SetUtcNow(new DateTimeOffset(2026, 11, 25, 2, 8, 1, TimeSpan.Zero));
+        var at0208 = await app.PostAsync(JobCatalog.PartiesImport);
+        Assert.Equal("not_due", at0208.Str("reason"));
+        Assert.Equal(new DateTimeOffset(2026, 11, 26, 2, 6, 0, TimeSpan.Zero), DateTimeOffset.Parse(at0208.Str("nextDue")!, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(2, _backend.Calls().Count); // yesterday's and today's, no more
+    }
 }

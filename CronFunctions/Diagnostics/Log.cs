@@ -4,8 +4,9 @@ namespace CronFunctions.Diagnostics;
 
 /// <summary>
 /// Every decision the app makes, as source-generated log events with stable ids an operator can alert on.
-/// Ranges: 1000 requests and decisions, 1100 tokens, 1200 run history, 2000 the lock and the run supervisor,
-/// 2500 the local runner (3000 the container runner, in ContainerAppsLog).
+/// Ranges: 1000 requests and decisions, 1100 tokens, 1200 run history, 1300 health, 2000 the lock and the run
+/// supervisor, 2500 the local runner; the Container Apps runner's own (3000) are in its folder's ContainerAppsLog.
+/// One style everywhere: <c>Log.X(logger, …)</c>.
 /// </summary>
 internal static partial class Log
 {
@@ -62,6 +63,9 @@ internal static partial class Log
 
     [LoggerMessage(1203, LogLevel.Warning, "Run history has an unreadable line in {BlobName}")]
     public static partial void RunRecordUnreadable(ILogger logger, Exception exception, string blobName);
+
+    [LoggerMessage(1300, LogLevel.Error, "Health check {Check} failed: {Description}")]
+    public static partial void HealthCheckFailed(ILogger logger, Exception? exception, string check, string? description);
 
     [LoggerMessage(2000, LogLevel.Warning, "Lock for {Job}: run {PreviousRunId} closed ({Reason})")]
     public static partial void LockTakenOver(ILogger logger, string job, string? previousRunId, string reason);

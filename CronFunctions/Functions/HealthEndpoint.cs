@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using CronFunctions.Diagnostics;
 using CronFunctions.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
@@ -30,7 +31,7 @@ internal sealed class HealthEndpoint(RequestGate gate, HealthCheckService health
         var report = await health.CheckHealthAsync(timeout.Token).ConfigureAwait(false);
         foreach (var (name, entry) in report.Entries.Where(e => e.Value.Status != HealthStatus.Healthy))
         {
-            HealthLog.CheckFailed(logger, entry.Exception, name, entry.Description);
+            Log.HealthCheckFailed(logger, entry.Exception, name, entry.Description);
         }
 
         var body = new HealthReportBody(
@@ -49,9 +50,3 @@ internal sealed record HealthCheckBody(string Status, string? Description, doubl
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(HealthReportBody))]
 internal sealed partial class HealthJsonContext : JsonSerializerContext;
-
-internal static partial class HealthLog
-{
-    [LoggerMessage(1300, LogLevel.Error, "Health check {Check} failed: {Description}")]
-    public static partial void CheckFailed(ILogger logger, Exception? exception, string check, string? description);
-}

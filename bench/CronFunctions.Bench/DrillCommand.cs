@@ -19,6 +19,9 @@ internal static class DrillCommand
     private static readonly TimeSpan Down = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan AfterRestart = TimeSpan.FromSeconds(12);
     private const int Callers = 16;
+    private static readonly TimeSpan OwnerLease = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan StorageDown = TimeSpan.FromSeconds(30);
+    private static readonly JobDefinition OwnerJob = JobCatalog.CheckCurrent;
 
     public static async Task<int> RunAsync()
     {
@@ -38,7 +41,7 @@ internal static class DrillCommand
 
         output.AddRange(await StorageOutageAsync(azurite, checks).ConfigureAwait(false));
         output.AddRange(await JobProcessKilledAsync(azurite, checks).ConfigureAwait(false));
-        output.AddRange(await AppInstanceKilledAsync(azurite, checks).ConfigureAwait(false));
+        output.AddRange(await OwnerLostAsync(azurite, checks).ConfigureAwait(false));
 
         output.Add("### Summary");
         output.Add(string.Empty);
@@ -288,94 +291,104 @@ internal static class DrillCommand
         return rows;
     }
 
-    /// <summary>3. An app instance (<see cref="SeparateApp"/>, a process of its own) SIGKILLed while its run goes on.</summary>
-    private static async Task<List<string>> AppInstanceKilledAsync(AzuriteInstance azurite, List<Check> checks)
+    /// <summary>
+    /// 3. The app instance that owns a run goes away — killed (SIGKILL), stopped by its host (SIGTERM), or cut off by a
+    /// 30 s storage outage — with the production lease (60 s): what becomes of its run, and when the job can run again.
+    /// </summary>
+    private static async Task<List<string>> OwnerLostAsync(AzuriteInstance azurite, List<Check> checks)
     {
-        RunCommand.Progress("drill 3: an app instance killed mid-run");
-        using var backend = new FakeBackend(logRuns: true);
-        var storage = new StorageCounter();
-        var logs = new LogCounter();
-        var container = BenchApp.NewContainerName("drill-instance");
-        var job = JobCatalog.CheckCurrent;
-        backend.SetMode(job.Name, "sleep-detached 3600");
-
-        // SIGKILL the app instance only: its run's process lives on, orphaned.
-        int orphanPid;
-        string? orphanRunId;
-        IReadOnlyList<int> orphanChildren;
-        bool orphanAlive;
-        await using (var dying = await SeparateApp.CallAsync(BenchApp.Settings(azurite.ConnectionString, backend.Directory, container), job.Name, "?force=true").ConfigureAwait(false))
+        var rows = new List<string>
         {
-            orphanPid = dying.Body.GetProperty("pid").GetInt32();
-            orphanRunId = dying.Str("runId");
-            ProcessTools.Own(orphanPid);
+            "### 3. The run's owner lost: killed, stopped, or cut off from storage",
+            string.Empty,
+            $"A separate app instance process starts a run that would last an hour (`{OwnerJob.Name}`), with the production lease " +
+            $"({OwnerLease.TotalSeconds:F0} s). Then its owner is SIGKILLed, or stopped with SIGTERM (as the host stops a worker), or Azurite is " +
+            $"killed for {StorageDown.TotalSeconds:F0} s while the run goes on. Another instance calls the job (`force=true`) every 0.5 s until it " +
+            "starts a run. Times are from the fault (for the outage: from Azurite listening again).",
+            string.Empty,
+            "| fault | the old run | answers meanwhile | next run starts after | max runs at once |",
+            "|---|---|---|---:|---:|",
+        };
 
-            // The answer comes as the job's process starts: wait until it has started its sleeping child (after it
-            // logged its start), or killing "the orphan" later would leave that child holding the job's group.
-            var logged = Stopwatch.StartNew();
-            while (!backend.Runs().Any(r => r.Pid == orphanPid) && logged.Elapsed < TimeSpan.FromSeconds(10))
+        foreach (var fault in new[] { "killed (SIGKILL)", "stopped (SIGTERM)", $"storage down {StorageDown.TotalSeconds:F0} s" })
+        {
+            RunCommand.Progress($"drill 3: owner {fault}");
+            using var backend = new FakeBackend(logRuns: true);
+            backend.SetMode(OwnerJob.Name, "sleep 3600");
+            var container = BenchApp.NewContainerName("drill-owner");
+            var settings = BenchApp.Settings(azurite.ConnectionString, backend.Directory, container);
+            settings["Cron:Lock:LeaseDuration"] = OwnerLease.ToString();
+            var logs = new LogCounter();
+            await using var owner = await SeparateApp.CallAsync(settings, OwnerJob.Name, "?force=true").ConfigureAwait(false);
+            var pid = owner.Body.GetProperty("pid").GetInt32();
+            ProcessTools.Own(pid);
+            await ProcessTools.WaitForDescendantsAsync(pid, TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+
+            var faultAt = Stopwatch.StartNew();
+            string oldRun;
+            var outage = fault.StartsWith("storage", StringComparison.Ordinal);
+            if (outage)
             {
-                await Task.Delay(10).ConfigureAwait(false);
+                await azurite.StopAsync().ConfigureAwait(false);
+                await Task.Delay(StorageDown).ConfigureAwait(false);
+                await azurite.StartAgainAsync().ConfigureAwait(false);
+                faultAt.Restart();
+                oldRun = ProcessTools.IsAlive(pid) ? "kept running through the outage (its lifeline's budget is 45 s)" : "stopped by its lifeline";
+            }
+            else
+            {
+                await (fault.StartsWith("killed", StringComparison.Ordinal) ? owner.CrashAsync() : owner.StopAsync()).ConfigureAwait(false);
+                var dead = Stopwatch.StartNew();
+                while (ProcessTools.IsAlive(pid) && dead.Elapsed < TimeSpan.FromSeconds(30))
+                {
+                    await Task.Delay(20).ConfigureAwait(false);
+                }
+
+                oldRun = ProcessTools.IsAlive(pid) ? "**still alive 30 s later**" : $"died {Fmt.N(faultAt.Elapsed.TotalMilliseconds)} ms after";
+                checks.Add(new Check($"owner {fault}: its run dies within 15 s", !ProcessTools.IsAlive(pid) && faultAt.Elapsed < TimeSpan.FromSeconds(15), oldRun));
             }
 
-            orphanChildren = await ProcessTools.WaitForDescendantsAsync(orphanPid, TimeSpan.FromSeconds(10)).ConfigureAwait(false);
-            await dying.CrashAsync().ConfigureAwait(false);
-            orphanAlive = ProcessTools.IsAlive(orphanPid);
+            await using var other = BenchApp.Create(azurite.ConnectionString, backend, container, new StorageCounter(), logs);
+            var answers = new List<Answer>();
+            TimeSpan? startedAfter = null;
+            while (faultAt.Elapsed < TimeSpan.FromSeconds(150))
+            {
+                var answer = await other.TimedPostAsync(OwnerJob, "?force=true").ConfigureAwait(false);
+                answers.Add(answer);
+                if (answer.Kind == "started")
+                {
+                    startedAfter = faultAt.Elapsed;
+                    break;
+                }
+
+                if (outage && answers.Count == 20 && ProcessTools.IsAlive(pid))
+                {
+                    // The run survived the outage and its owner still holds it: end it, as a run ends, and time the next.
+                    ProcessTools.KillWithDescendants(pid);
+                    oldRun += "; then ended (killed) 10 s after storage was back";
+                    faultAt.Restart();
+                }
+
+                await Task.Delay(500).ConfigureAwait(false);
+            }
+
+            var runs = backend.Runs();
+            var overlap = MaxOverlap(runs.Select(r => (r.StartNs, r.EndNs ?? NowNs())));
+            foreach (var started in answers.Where(a => a.Pid is not null))
+            {
+                ProcessTools.KillWithDescendants(started.Pid!.Value);
+            }
+
+            await other.WaitForRunsAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+            var meanwhile = string.Join(", ", answers.GroupBy(a => a.Kind).Select(g => $"{g.Key} ×{g.Count()}"));
+            rows.Add($"| owner {fault} | {oldRun} | {meanwhile} | {(startedAfter is { } after ? $"{after.TotalSeconds:F1} s" : "**not within 150 s**")} | {overlap} |");
+            checks.Add(new Check($"owner {fault}: the next run starts within 60 s, never beside the old one", startedAfter is { } t && t < TimeSpan.FromSeconds(60) && overlap <= 1,
+                $"{(startedAfter is { } s2 ? $"{s2.TotalSeconds:F1} s" : "no start")}, max runs at once {overlap}"));
+            await owner.DisposeAsync().ConfigureAwait(false);
         }
 
-        await using var app = BenchApp.Create(azurite.ConnectionString, backend, container, storage, logs);
-        var whileOrphan = new List<Answer>();
-        var watch = Stopwatch.StartNew();
-        while (watch.Elapsed < TimeSpan.FromSeconds(3))
-        {
-            whileOrphan.AddRange((await ConcurrentCallsAsync(app, job, 10).ConfigureAwait(false)).Answers);
-            await Task.Delay(100).ConfigureAwait(false);
-        }
-
-        var busy = whileOrphan.Count(a => a.Kind == "skipped:already_running" && a.RunId == orphanRunId);
-        var startedWhileOrphan = whileOrphan.Count(a => a.Kind == "started");
-
-        var kills = new ConcurrentDictionary<int, long>();
-        Kill(orphanPid, kills);
-        foreach (var child in orphanChildren)
-        {
-            ProcessTools.Kill(child);
-        }
-
-        ProcessTools.Disown(orphanPid);
-        var killed = Stopwatch.StartNew();
-        var after = await ConcurrentCallsAsync(app, job, 20).ConfigureAwait(false);
-        var restartMs = killed.Elapsed.TotalMilliseconds;
-        await CleanUpAsync(app, after, [], kills).ConfigureAwait(false);
-
-        var runs = backend.Runs();
-        var overlap = MaxOverlap(runs.Select(r => (r.StartNs, r.EndNs ?? kills.GetValueOrDefault(r.Pid, long.MaxValue))));
-        checks.Add(new Check(
-            "app instance killed: no second run while its orphaned job lives",
-            orphanAlive && startedWhileOrphan == 0 && busy == whileOrphan.Count,
-            $"orphaned job alive after the kill: {(orphanAlive ? "yes" : "no")}; {whileOrphan.Count} calls over 3 s from another instance: {busy} skipped (already running, the orphan's runId), {startedWhileOrphan} started"));
-        checks.Add(new Check(
-            "app instance killed: exactly one run starts once the orphaned job is killed",
-            after.Started == 1 && overlap <= 1,
-            $"{after.Describe}, answered {Fmt.N(restartMs)} ms after the kill; max overlap in the job's log {overlap}"));
-
-        return
-        [
-            "### 3. An app instance killed mid-run",
-            string.Empty,
-            "A separate app instance process (`CronFunctions.Testing.Instance check-current ?force=true`) starts a run that sleeps, then is SIGKILLed; its run's " +
-            "process lives on, orphaned. Another instance calls the job (10 concurrent calls every 100 ms for 3 s, `force=true`), then the " +
-            "orphan is killed and 20 concurrent calls follow.",
-            string.Empty,
-            "| step | result |",
-            "|---|---|",
-            $"| orphaned job after the instance's SIGKILL | pid {orphanPid} {(orphanAlive ? "alive" : "gone")} |",
-            $"| calls while the orphan lives | {whileOrphan.Count}: {string.Join(", ", whileOrphan.GroupBy(a => a.Kind).Select(g => $"{g.Key} ×{g.Count()}"))} |",
-            $"| 20 calls after the orphan is killed | {after.Describe}, {Fmt.N(restartMs)} ms from the kill to the last answer |",
-            string.Empty,
-            $"The app's warnings and errors: {logs.Describe()}.",
-            string.Empty,
-        ];
+        rows.Add(string.Empty);
+        return rows;
     }
 
     private static async Task<(double? FreeMs, string Record, Burst After, IReadOnlyList<int> Children)> KillMidRunAsync(

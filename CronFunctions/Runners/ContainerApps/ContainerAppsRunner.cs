@@ -61,12 +61,12 @@ internal sealed class ContainerAppsRunner(
         var target = settings.ResolveTarget(request.Job, out var missing);
         if (target is null)
         {
-            logger.TargetIncomplete(request.Job.Name, missing!);
+            ContainerAppsLog.TargetIncomplete(logger, request.Job.Name, missing!);
             throw new RunnerException($"The Container Apps runner has no Container Apps Job for '{request.Job.Name}': set {missing}.");
         }
 
         using var scope = logger.BeginScope(new Dictionary<string, object?> { ["Job"] = request.Job.Name, ["RunId"] = request.RunId });
-        logger.Starting(target.JobName, target.ResourceGroup, request.Job.Name, request.RunId);
+        ContainerAppsLog.Starting(logger, target.JobName, target.ResourceGroup, request.Job.Name, request.RunId);
 
         var template = await ReadTemplateAsync(request, target, cancellationToken).ConfigureAwait(false);
         JsonObject body;
@@ -76,7 +76,7 @@ internal sealed class ContainerAppsRunner(
         }
         catch (ExecutionTemplateException ex)
         {
-            logger.TemplateUnusable(request.Job.Name, target.JobName, ex.Message);
+            ContainerAppsLog.TemplateUnusable(logger, request.Job.Name, target.JobName, ex.Message);
             throw new RunnerException(ex.Message, 500, ex);
         }
 
@@ -90,7 +90,7 @@ internal sealed class ContainerAppsRunner(
         }
         catch (OperationCanceledException) when (budget.IsCancellationRequested)
         {
-            logger.ExecutionNotFound(target.JobName, request.Job.Name, request.RunId);
+            ContainerAppsLog.ExecutionNotFound(logger, target.JobName, request.Job.Name, request.RunId);
             return new RunStart.Unknown(
                 $"Starting Container Apps Job '{target.JobName}' did not complete in time and no execution of this run was found yet.", 502);
         }
@@ -106,7 +106,7 @@ internal sealed class ContainerAppsRunner(
         }
         catch (OptionsValidationException ex)
         {
-            logger.ConfigurationInvalid(ContainerAppsOptions.SectionName, string.Join(" ", ex.Failures));
+            ContainerAppsLog.ConfigurationInvalid(logger, ContainerAppsOptions.SectionName, string.Join(" ", ex.Failures));
             return new RunProbe.Unknown("the Container Apps runner is not configured");
         }
 
@@ -132,7 +132,7 @@ internal sealed class ContainerAppsRunner(
         if (ExecutionMatcher.FindOwn(executions, runId, attemptedAt) is { MatchedBy: ExecutionTemplate.RunIdVariable } own)
         {
             var found = Handle(target, own.Name);
-            logger.ExecutionAdopted(job.Name, runId, own.Name, own.Status, target.JobName, own.MatchedBy);
+            ContainerAppsLog.ExecutionAdopted(logger, job.Name, runId, own.Name, own.Status, target.JobName, own.MatchedBy);
             return IsFinalStatus(own.Status) ? new RunProbe.Ended(found, Canonical(own.Status!)) : new RunProbe.Alive(found);
         }
 
@@ -147,26 +147,26 @@ internal sealed class ContainerAppsRunner(
         ArgumentNullException.ThrowIfNull(handle);
         if (!ArmNames.TryParseExecutionPath(handle.Id, out var job, out var execution))
         {
-            logger.InvalidHandle(handle.Id, handle.Runner);
+            ContainerAppsLog.InvalidHandle(logger, handle.Id, handle.Runner);
             return false;
         }
 
         try
         {
             var response = await arm.StopExecutionAsync(job, execution, cancellationToken).ConfigureAwait(false);
-            logger.ExecutionStopRequested(execution, job.JobName, response.Status, response.ErrorCode, response.RequestId);
+            ContainerAppsLog.ExecutionStopRequested(logger, execution, job.JobName, response.Status, response.ErrorCode, response.RequestId);
 
             // 404: gone already; 409: not running any more. Either way nothing is left to stop.
             return response.IsSuccess || response.Status is 404 or 409;
         }
         catch (AuthenticationFailedException ex)
         {
-            logger.CredentialFailed(ex.GetType().Name);
+            ContainerAppsLog.CredentialFailed(logger, ex.GetType().Name);
             return false;
         }
         catch (Exception ex) when (IsTransportFailure(ex))
         {
-            logger.StatusReadFailed(execution, job.JobName, ex);
+            ContainerAppsLog.StatusReadFailed(logger, execution, job.JobName, ex);
             return false;
         }
     }
@@ -175,7 +175,7 @@ internal sealed class ContainerAppsRunner(
     {
         if (handle.Runner != Kind || !ArmNames.TryParseExecutionPath(handle.Id, out var job, out var execution))
         {
-            logger.InvalidHandle(handle.Id, handle.Runner);
+            ContainerAppsLog.InvalidHandle(logger, handle.Id, handle.Runner);
             return new RunProbe.Unknown("the run's handle is not a Container Apps execution");
         }
 
@@ -190,37 +190,37 @@ internal sealed class ContainerAppsRunner(
         }
         catch (AuthenticationFailedException ex)
         {
-            logger.CredentialFailed(ex.GetType().Name);
+            ContainerAppsLog.CredentialFailed(logger, ex.GetType().Name);
             return new RunProbe.Unknown("no token for Azure Resource Manager");
         }
         catch (Exception ex) when (IsTransportFailure(ex))
         {
-            logger.StatusReadFailed(execution, job.JobName, ex);
+            ContainerAppsLog.StatusReadFailed(logger, execution, job.JobName, ex);
             return new RunProbe.Unknown("Azure Resource Manager could not be reached");
         }
 
         if (response.Status == 404)
         {
             // ARM may not list an execution it accepted a moment ago: "not found" only counts once the run is old.
-            logger.ExecutionGone(execution, job.JobName, response.RequestId);
+            ContainerAppsLog.ExecutionGone(logger, execution, job.JobName, response.RequestId);
             return young ? new RunProbe.Unknown("the execution is not listed yet") : new RunProbe.Ended(handle, "NotFound");
         }
 
         var status = response.IsSuccess ? ExecutionMatcher.StatusOf(response.Body) : null;
         if (ExecutionMatcher.IsRunning(status))
         {
-            logger.ExecutionStatus(execution, job.JobName, status!);
+            ContainerAppsLog.ExecutionStatus(logger, execution, job.JobName, status!);
             return new RunProbe.Alive(handle);
         }
 
         if (IsFinalStatus(status))
         {
-            logger.ExecutionStatus(execution, job.JobName, status!);
+            ContainerAppsLog.ExecutionStatus(logger, execution, job.JobName, status!);
             return new RunProbe.Ended(handle, Canonical(status!));
         }
 
         // "Unknown", an unexpected value, or an error: never claim an end we did not see.
-        logger.StatusUnknown(execution, job.JobName, response.Status, status, response.ErrorCode, response.RequestId, response.CorrelationRequestId);
+        ContainerAppsLog.StatusUnknown(logger, execution, job.JobName, response.Status, status, response.ErrorCode, response.RequestId, response.CorrelationRequestId);
         return new RunProbe.Unknown($"ARM answered {response.Status} with execution status {status ?? "none"}");
     }
 
@@ -243,7 +243,7 @@ internal sealed class ContainerAppsRunner(
         }
         catch (Exception ex) when (IsTransportFailure(ex))
         {
-            logger.StartAmbiguous(target.JobName, request.Job.Name, request.RunId, Describe(ex), 0, null, null, ex);
+            ContainerAppsLog.StartAmbiguous(logger, target.JobName, request.Job.Name, request.RunId, Describe(ex), 0, null, null, ex);
             return await AdoptOrUnknownAsync(request, target, attemptedAt, settings, failureStatus: 502, cancellationToken).ConfigureAwait(false);
         }
 
@@ -255,7 +255,7 @@ internal sealed class ContainerAppsRunner(
                     return Started(request, target, name, response);
                 }
 
-                logger.StartNotFollowed(target.JobName, request.RunId, "the response names no execution", response.Status, response.RequestId);
+                ContainerAppsLog.StartNotFollowed(logger, target.JobName, request.RunId, "the response names no execution", response.Status, response.RequestId);
                 return await AdoptOrUnknownAsync(request, target, attemptedAt, settings, failureStatus: 502, cancellationToken).ConfigureAwait(false);
 
             case 202:
@@ -268,14 +268,12 @@ internal sealed class ContainerAppsRunner(
                 return await AdoptOrUnknownAsync(request, target, attemptedAt, settings, failureStatus: 502, cancellationToken).ConfigureAwait(false);
 
             case 408 or >= 500:
-                logger.StartAmbiguous(
-                    target.JobName, request.Job.Name, request.RunId, "ARM failed", response.Status, response.RequestId, response.CorrelationRequestId, null);
+                ContainerAppsLog.StartAmbiguous(logger, target.JobName, request.Job.Name, request.RunId, "ARM failed", response.Status, response.RequestId, response.CorrelationRequestId, null);
                 return await AdoptOrUnknownAsync(
                     request, target, attemptedAt, settings, failureStatus: response.Status == 503 ? 503 : 502, cancellationToken).ConfigureAwait(false);
 
             default:
-                logger.StartRefused(
-                    target.JobName, request.Job.Name, request.RunId, response.Status,
+                ContainerAppsLog.StartRefused(logger, target.JobName, request.Job.Name, request.RunId, response.Status,
                     response.ErrorCode, response.ErrorMessage, response.RequestId, response.CorrelationRequestId);
                 throw Refusal(response, target.JobName, starting: true);
         }
@@ -290,7 +288,7 @@ internal sealed class ContainerAppsRunner(
         catch (OptionsValidationException ex)
         {
             var failures = string.Join(" ", ex.Failures);
-            logger.ConfigurationInvalid(ContainerAppsOptions.SectionName, failures);
+            ContainerAppsLog.ConfigurationInvalid(logger, ContainerAppsOptions.SectionName, failures);
             throw new RunnerException($"The Container Apps runner is not configured ({ContainerAppsOptions.SectionName}): {failures}", 500, ex);
         }
     }
@@ -303,7 +301,7 @@ internal sealed class ContainerAppsRunner(
     {
         if (!IsPlain(request.RunId, 128))
         {
-            logger.InvalidArgument(request.Job.Name, "(invalid)", -1);
+            ContainerAppsLog.InvalidArgument(logger, request.Job.Name, "(invalid)", -1);
             throw new RunnerException("The run id is not a plain string.");
         }
 
@@ -311,7 +309,7 @@ internal sealed class ContainerAppsRunner(
         {
             if (!IsPlain(request.Arguments[i], MaxArgumentLength))
             {
-                logger.InvalidArgument(request.Job.Name, request.RunId, i);
+                ContainerAppsLog.InvalidArgument(logger, request.Job.Name, request.RunId, i);
                 throw new RunnerException($"Argument {i} of job '{request.Job.Name}' is not a plain string.");
             }
         }
@@ -337,14 +335,13 @@ internal sealed class ContainerAppsRunner(
         }
         catch (Exception ex) when (IsTransportFailure(ex))
         {
-            logger.ArmUnreachable("read", target.JobName, request.Job.Name, ex);
+            ContainerAppsLog.ArmUnreachable(logger, "read", target.JobName, request.Job.Name, ex);
             throw new RunnerException("Azure Resource Manager could not be reached.", 502, ex);
         }
 
         if (!response.IsSuccess)
         {
-            logger.ReadJobFailed(
-                target.JobName, request.Job.Name, response.Status, response.ErrorCode, response.ErrorMessage, response.RequestId, response.CorrelationRequestId);
+            ContainerAppsLog.ReadJobFailed(logger, target.JobName, request.Job.Name, response.Status, response.ErrorCode, response.ErrorMessage, response.RequestId, response.CorrelationRequestId);
             throw Refusal(response, target.JobName, starting: false);
         }
 
@@ -368,7 +365,7 @@ internal sealed class ContainerAppsRunner(
         var isAsyncOperation = accepted.Location is null;
         if (!TryOperationUrl(accepted.Location ?? accepted.AzureAsyncOperation, settings, out var url))
         {
-            logger.StartNotFollowed(target.JobName, request.RunId, "no operation URL on the Resource Manager endpoint", accepted.Status, accepted.RequestId);
+            ContainerAppsLog.StartNotFollowed(logger, target.JobName, request.RunId, "no operation URL on the Resource Manager endpoint", accepted.Status, accepted.RequestId);
             return null;
         }
 
@@ -378,7 +375,7 @@ internal sealed class ContainerAppsRunner(
             var wait = retryAfter ?? settings.PollInterval;
             if (timeProvider.GetUtcNow() + wait > deadline)
             {
-                logger.StartNotFollowed(target.JobName, request.RunId, "the start did not complete in time", accepted.Status, accepted.RequestId);
+                ContainerAppsLog.StartNotFollowed(logger, target.JobName, request.RunId, "the start did not complete in time", accepted.Status, accepted.RequestId);
                 return null;
             }
 
@@ -391,7 +388,7 @@ internal sealed class ContainerAppsRunner(
             }
             catch (Exception ex) when (IsTransportFailure(ex) || ex is AuthenticationFailedException)
             {
-                logger.StartNotFollowed(target.JobName, request.RunId, Describe(ex), 0, null, ex is AuthenticationFailedException ? null : ex);
+                ContainerAppsLog.StartNotFollowed(logger, target.JobName, request.RunId, Describe(ex), 0, null, ex is AuthenticationFailedException ? null : ex);
                 return null;
             }
 
@@ -408,7 +405,7 @@ internal sealed class ContainerAppsRunner(
 
             if (!poll.IsSuccess)
             {
-                logger.StartNotFollowed(target.JobName, request.RunId, "the operation answered an error", poll.Status, poll.RequestId);
+                ContainerAppsLog.StartNotFollowed(logger, target.JobName, request.RunId, "the operation answered an error", poll.Status, poll.RequestId);
                 return null;
             }
 
@@ -417,7 +414,7 @@ internal sealed class ContainerAppsRunner(
                 var name = ExecutionMatcher.ExecutionName(poll.Body);
                 if (name is null)
                 {
-                    logger.StartNotFollowed(target.JobName, request.RunId, "the result names no execution", poll.Status, poll.RequestId);
+                    ContainerAppsLog.StartNotFollowed(logger, target.JobName, request.RunId, "the result names no execution", poll.Status, poll.RequestId);
                 }
 
                 return name;
@@ -428,7 +425,7 @@ internal sealed class ContainerAppsRunner(
             if (!string.Equals(operationStatus, "Succeeded", StringComparison.OrdinalIgnoreCase))
             {
                 var code = ReadString(poll.Body?["error"]?["code"]);
-                logger.StartOperationFailed(target.JobName, request.RunId, operationStatus, code, poll.RequestId);
+                ContainerAppsLog.StartOperationFailed(logger, target.JobName, request.RunId, operationStatus, code, poll.RequestId);
                 throw new RunnerException($"Azure could not start Container Apps Job '{target.JobName}' ({SafeCode(code) ?? operationStatus}).", 502);
             }
 
@@ -470,13 +467,13 @@ internal sealed class ContainerAppsRunner(
             var (executions, _) = await ListExecutionsAsync(request.RunId, target, settings, cancellationToken).ConfigureAwait(false);
             if (ExecutionMatcher.FindOwn(executions, request.RunId, attemptedAt) is { } own)
             {
-                logger.ExecutionAdopted(request.Job.Name, request.RunId, own.Name, own.Status, target.JobName, own.MatchedBy);
+                ContainerAppsLog.ExecutionAdopted(logger, request.Job.Name, request.RunId, own.Name, own.Status, target.JobName, own.MatchedBy);
                 return new RunStart.Started(Handle(target, own.Name));
             }
         }
 
         // Unknown is a state, not an error: the lock stays held until Azure shows the execution or proves it absent.
-        logger.ExecutionNotFound(target.JobName, request.Job.Name, request.RunId);
+        ContainerAppsLog.ExecutionNotFound(logger, target.JobName, request.Job.Name, request.RunId);
         return new RunStart.Unknown(
             $"Starting Container Apps Job '{target.JobName}' did not complete and no execution of this run was found yet; the job stays locked until Azure shows whether it started.",
             failureStatus);
@@ -503,13 +500,13 @@ internal sealed class ContainerAppsRunner(
             }
             catch (Exception ex) when (IsTransportFailure(ex) || ex is AuthenticationFailedException)
             {
-                logger.StartNotFollowed(target.JobName, runId, "listing executions failed: " + Describe(ex), 0, null, null);
+                ContainerAppsLog.StartNotFollowed(logger, target.JobName, runId, "listing executions failed: " + Describe(ex), 0, null, null);
                 return (executions, false);
             }
 
             if (!response.IsSuccess)
             {
-                logger.StartNotFollowed(target.JobName, runId, "listing executions failed", response.Status, response.RequestId);
+                ContainerAppsLog.StartNotFollowed(logger, target.JobName, runId, "listing executions failed", response.Status, response.RequestId);
                 return (executions, false);
             }
 
@@ -529,7 +526,7 @@ internal sealed class ContainerAppsRunner(
 
     private RunStart.Started Started(RunRequest request, ContainerAppsJobTarget target, string execution, ArmResponse response)
     {
-        logger.Started(request.Job.Name, request.RunId, execution, target.JobName, response.Status, response.RequestId);
+        ContainerAppsLog.Started(logger, request.Job.Name, request.RunId, execution, target.JobName, response.Status, response.RequestId);
         return new RunStart.Started(Handle(target, execution));
     }
 
@@ -539,7 +536,7 @@ internal sealed class ContainerAppsRunner(
     private RunnerException CredentialFailure(AuthenticationFailedException ex)
     {
         // The type only: the message can quote what the token endpoint answered.
-        logger.CredentialFailed(ex.GetType().Name);
+        ContainerAppsLog.CredentialFailed(logger, ex.GetType().Name);
         return new RunnerException("The function app could not get a token for Azure Resource Manager.", 500);
     }
 
