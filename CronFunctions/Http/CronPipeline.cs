@@ -128,7 +128,6 @@ internal sealed class CronPipeline(
         {
             case RunStart.Started started:
                 await run.MarkRunningAsync(started.Handle, started.Local, RecordWait).ConfigureAwait(false);
-                jobLock.Started(settings, run.RunId, run.Record.Started);
                 Log.RunStarted(logger, job.Name, run.RunId, runner.Kind, started.Handle.Id);
                 history.Add(record with { Handle = started.Handle.Id, Pid = started.Handle.Pid, Execution = started.Handle.Execution });
                 return new CronResult(StatusCodes.Status200OK, CronResponse.Started(job.Name, run.RunId, started.Handle.Pid, started.Handle.Execution));

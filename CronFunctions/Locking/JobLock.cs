@@ -41,7 +41,9 @@ internal sealed class JobLock(
         var job = settings.Job.Name;
 
         // Once a run has really started, the job stays not due until the next slot whatever happens: the last start
-        // only moves forward. So a "not due" seen here is answered from memory until then, at no storage cost.
+        // only moves forward. So a "not due" read here (with the lock free) is answered from memory until then, at no
+        // storage cost. A run of ours that is still going is not cached: a call during it reads and answers
+        // already_running, which says more.
         if (!force && _notDue.TryGetValue(job, out var known) && clock.Now < known.NextDue - NotDueMargin)
         {
             return known;
@@ -185,18 +187,6 @@ internal sealed class JobLock(
             }
 
             throw;
-        }
-    }
-
-    /// <summary>Forgets a cached "not due" (a run that was counted as started did not start after all).</summary>
-    public void Forget(string job) => _notDue.TryRemove(job, out _);
-
-    /// <summary>Notes that a run of <paramref name="job"/> really started at <paramref name="started"/>: not due until the next slot.</summary>
-    public void Started(JobSettings settings, string runId, DateTimeOffset started)
-    {
-        if (settings.NextDueAfter(started, started.AddTicks(1)) is { } next)
-        {
-            Remember(settings.Job.Name, new LockAttempt.NotDue(next, runId));
         }
     }
 
