@@ -2,14 +2,15 @@ using Azure.Core;
 using Azure.Core.Pipeline;
 using Azure.Storage.Blobs;
 using CronFunctions.Health;
+using CronFunctions.History;
 using CronFunctions.Http;
 using CronFunctions.Jobs;
 using CronFunctions.Locking;
 using CronFunctions.Runners;
 using CronFunctions.Runners.ContainerApps;
 using CronFunctions.Runners.Local;
-using CronFunctions.Runs;
 using CronFunctions.Security;
+using CronFunctions.Status;
 using CronFunctions.Storage;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Builder;
@@ -92,9 +93,8 @@ public static class CronFunctionsRegistration
         services.AddContainerAppsRunner();
         services.AddSingleton<RunnerRegistry>();
 
-        services.AddOptions<RunHistoryOptions>().BindConfiguration(RunHistoryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddSingleton<RunHistory>();
-        services.AddHostedService(sp => sp.GetRequiredService<RunHistory>());
+        services.AddRunHistory(configuration);
+        services.AddJobStatus();
 
         services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<ClientRateLimiter>();

@@ -6,7 +6,7 @@ using System.Reflection;
 namespace CronFunctions.Tests.Infrastructure;
 
 /// <summary>
-/// A real Azurite blob emulator on a free loopback port, started from the repo's <c>node_modules</c>
+/// A real Azurite emulator (blob, queue and table services) on free loopback ports, started from the repo's <c>node_modules</c>
 /// (<c>npm ci</c> at the repo root installs it; the test script does that). Each instance is its own process,
 /// so a test can stop it and start it again on the same port to play an outage.
 /// </summary>
@@ -18,23 +18,28 @@ public sealed class AzuriteInstance : IAsyncDisposable
     private readonly string _dataDirectory = Directory.CreateTempSubdirectory("azurite-").FullName;
     private Process? _process;
 
-    private AzuriteInstance(int port) => Port = port;
+    private AzuriteInstance(int port, int tablePort, int queuePort) => (Port, TablePort, QueuePort) = (port, tablePort, queuePort);
 
     public int Port { get; }
 
+    /// <summary>The table service's port (the run history).</summary>
+    public int TablePort { get; }
+
+    public int QueuePort { get; }
+
     public string ConnectionString =>
-        $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AccountKey};BlobEndpoint=http://127.0.0.1:{Port}/devstoreaccount1;";
+        $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AccountKey};BlobEndpoint=http://127.0.0.1:{Port}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{TablePort}/devstoreaccount1;";
 
     public static async Task<AzuriteInstance> StartAsync()
     {
-        var instance = new AzuriteInstance(FreePort());
+        var instance = new AzuriteInstance(FreePort(), FreePort(), FreePort());
         await instance.StartAgainAsync();
         return instance;
     }
 
     public async Task StartAgainAsync()
     {
-        var azurite = Path.Combine(RepositoryRoot, "node_modules", ".bin", "azurite-blob");
+        var azurite = Path.Combine(RepositoryRoot, "node_modules", ".bin", "azurite");
         if (!File.Exists(azurite))
         {
             throw new InvalidOperationException($"Azurite is not installed at {azurite}: run `npm ci` in {RepositoryRoot} (the test script does).");
@@ -46,7 +51,7 @@ public sealed class AzuriteInstance : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "--blobHost", "127.0.0.1", "--blobPort", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--location", _dataDirectory, "--skipApiVersionCheck", "--silent" })
+        foreach (var arg in new[] { "--blobHost", "127.0.0.1", "--blobPort", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--tableHost", "127.0.0.1", "--tablePort", TablePort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--queueHost", "127.0.0.1", "--queuePort", QueuePort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--location", _dataDirectory, "--skipApiVersionCheck", "--silent" })
         {
             startInfo.ArgumentList.Add(arg);
         }
@@ -69,6 +74,8 @@ public sealed class AzuriteInstance : IAsyncDisposable
             {
                 using var client = new TcpClient();
                 await client.ConnectAsync(IPAddress.Loopback, Port);
+                using var table = new TcpClient();
+                await table.ConnectAsync(IPAddress.Loopback, TablePort);
                 return;
             }
             catch (SocketException)

@@ -51,6 +51,7 @@ internal sealed class SeparateApp : IAsyncDisposable
         startInfo.Environment["Cron__Local__PythonExecutable"] = "/bin/sh";
         startInfo.Environment["Cron__Local__BackendDirectory"] = backendDirectory;
         startInfo.Environment["Cron__Lock__ContainerName"] = container;
+        startInfo.Environment["Cron__Runs__TableName"] = TestApp.RunsTableFor(container);
 
         startInfo.Environment["Cron__RateLimit__PermitsPerMinute"] = "100000";
 

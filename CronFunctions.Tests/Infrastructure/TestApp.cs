@@ -42,6 +42,7 @@ internal sealed class TestApp : IAsyncDisposable
             ["Cron:Local:PythonExecutable"] = "/bin/sh",
             ["Cron:Local:BackendDirectory"] = backendDirectory,
             ["Cron:Lock:ContainerName"] = lockContainer,
+            ["Cron:Runs:TableName"] = RunsTableFor(lockContainer), // instances sharing locks share their history
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
@@ -68,6 +69,9 @@ internal sealed class TestApp : IAsyncDisposable
     public FakeLogCollector Logs => _services.GetFakeLogCollector();
 
     public static string NewContainerName() => "t" + Guid.NewGuid().ToString("N")[..20];
+
+    /// <summary>The run history table of the app instances that use <paramref name="lockContainer"/>.</summary>
+    public static string RunsTableFor(string lockContainer) => "runs" + new string([.. lockContainer.Where(char.IsAsciiLetterOrDigit)]);
 
     public Task<EndpointResponse> PostAsync(JobDefinition job, string? query = null, string? authorization = "Bearer " + Token) =>
         CallAsync(job, "POST", query, authorization);

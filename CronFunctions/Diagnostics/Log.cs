@@ -86,18 +86,6 @@ internal static partial class Log
     [LoggerMessage(2505, LogLevel.Error, "Run {RunId} of {Job}: watching process {Pid} failed")]
     public static partial void ProcessWatchFailed(ILogger logger, Exception exception, string job, string runId, int pid);
 
-    [LoggerMessage(1200, LogLevel.Error, "Run history dropped record {Id} ({Decision}) of {Job}: too many records pending")]
-    public static partial void RunRecordDropped(ILogger logger, string job, string id, string decision);
-
-    [LoggerMessage(1201, LogLevel.Error, "Run history could not write {Count} records to {BlobName}; they are kept for the next attempt")]
-    public static partial void RunRecordsNotWritten(ILogger logger, Exception exception, int count, string blobName);
-
-    [LoggerMessage(1202, LogLevel.Information, "Run history deleted {BlobName} (past retention)")]
-    public static partial void RunRecordsExpired(ILogger logger, string blobName);
-
-    [LoggerMessage(1203, LogLevel.Warning, "Run history has an unreadable line in {BlobName}")]
-    public static partial void RunRecordUnreadable(ILogger logger, Exception exception, string blobName);
-
     [LoggerMessage(1010, LogLevel.Warning, "Rate limit exceeded for client {Client} on {Endpoint}; retry after {RetryAfterSeconds}s")]
     public static partial void RateLimited(ILogger logger, string client, string endpoint, int retryAfterSeconds);
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using CronFunctions.Diagnostics;
+using CronFunctions.History;
 using CronFunctions.Http;
 using CronFunctions.Jobs;
 using CronFunctions.Runs;
@@ -12,8 +13,8 @@ using Microsoft.Extensions.Logging;
 namespace CronFunctions.Functions;
 
 /// <summary>
-/// The run history, for operators: <c>GET /api/cron/runs?job=&amp;limit=</c> (newest first) and
-/// <c>GET /api/cron/runs/{runId}</c>. Token required, like the cron endpoints.
+/// The run history, for operators: <c>GET /api/cron/runs?job=&amp;limit=</c> (newest first; one table query for one
+/// job) and <c>GET /api/cron/runs/{runId}</c> (two point reads). Token required, like the cron endpoints.
 /// </summary>
 internal sealed class RunsEndpoints(RequestGate gate, RunHistory history, ILogger<RunsEndpoints> logger)
 {
@@ -68,14 +69,14 @@ internal sealed class RunsEndpoints(RequestGate gate, RunHistory history, ILogge
             return refused;
         }
 
-        if (!RunHistory.TryParseIdTime(runId ?? string.Empty, out _) || runId!.Length > 64)
+        if (!RunRows.TryParseIdTime(runId, out _))
         {
             return BadRequest("runId is not a run id (like 20261125T143512Z-3f9a1c2b).");
         }
 
         try
         {
-            var run = await history.GetAsync(runId, cancellationToken).ConfigureAwait(false);
+            var run = await history.GetAsync(runId!, cancellationToken).ConfigureAwait(false);
             return run is null
                 ? new CronResult(StatusCodes.Status404NotFound, CronResponse.ClientError($"No run {runId}."))
                 : CronResult.Json(StatusCodes.Status200OK, run, RunJsonContext.Default.RunRecord);

@@ -8,16 +8,18 @@ namespace CronFunctions.Http;
 /// zone (<c>CF-Worker</c>) and the body's <c>source</c>. Every value is bounded and printable so a caller cannot
 /// forge log lines; none of them is trusted for anything.
 /// </summary>
-internal sealed record Caller(string Client, string? CorrelationId, string? CfWorker, string? Source = null)
+internal sealed record Caller(string Client, string? CorrelationId, string? CfWorker, string? Source = null, string? ScheduledTime = null)
 {
     public const string CorrelationHeader = "X-Correlation-ID";
     public const string CfWorkerHeader = "CF-Worker";
+    public const string ScheduledTimeHeader = "X-Scheduled-Time";
     private const int MaxBody = 4096;
 
     public static Caller From(HttpRequest request) => new(
         ClientRateLimiter.ClientOf(request),
         Printable(request.Headers[CorrelationHeader].ToString(), 128),
-        Printable(request.Headers[CfWorkerHeader].ToString(), 128));
+        Printable(request.Headers[CfWorkerHeader].ToString(), 128),
+        ScheduledTime: Printable(request.Headers[ScheduledTimeHeader].ToString(), 64));
 
     /// <summary>Reads <c>{"source": "..."}</c> from a small JSON body; anything else is ignored (the body is optional).</summary>
     public async Task<Caller> WithSourceAsync(HttpRequest request, CancellationToken cancellationToken)

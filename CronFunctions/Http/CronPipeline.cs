@@ -1,4 +1,5 @@
 using CronFunctions.Diagnostics;
+using CronFunctions.History;
 using CronFunctions.Jobs;
 using CronFunctions.Locking;
 using CronFunctions.Runners;
@@ -28,7 +29,7 @@ internal sealed class CronPipeline(
     {
         var now = timeProvider.GetUtcNow();
         var id = RunIds.New(now);
-        var (refusal, refused, caller) = gate.Admit(request, job.Name, HttpMethods.Post);
+        var (_, refused, caller) = gate.Admit(request, job.Name, HttpMethods.Post);
         using var scope = logger.BeginScope(new Dictionary<string, object?>
         {
             ["Job"] = job.Name,
@@ -39,12 +40,7 @@ internal sealed class CronPipeline(
 
         if (refused is not null)
         {
-            if (refusal == Refusal.Unauthorized)
-            {
-                history.Add(Record(id, job, RunRecord.Refused, now, caller, refused.StatusCode) with { Reason = "unauthorized" });
-            }
-
-            return refused;
+            return refused; // refusals are logged and counted, never stored: the history holds authenticated calls only
         }
 
         caller = await caller.WithSourceAsync(request, cancellationToken).ConfigureAwait(false);
@@ -52,7 +48,7 @@ internal sealed class CronPipeline(
         if (problem is not null)
         {
             Log.BadParameter(logger, job.Name, problem);
-            history.Add(Record(id, job, RunRecord.Refused, now, caller, StatusCodes.Status400BadRequest) with { Reason = "bad_parameter", Error = problem });
+            await history.RecordAsync(Record(id, job, RunRecord.Refused, now, caller, StatusCodes.Status400BadRequest) with { Reason = "bad_parameter", Error = problem }, CancellationToken.None).ConfigureAwait(false);
             return new CronResult(StatusCodes.Status400BadRequest, CronResponse.ClientError(problem));
         }
 
@@ -67,7 +63,7 @@ internal sealed class CronPipeline(
         {
             Log.LockStoreUnavailable(logger, ex, job.Name);
             const string message = "The lock store is unreachable; the job was not started.";
-            history.Add(Record(id, job, RunRecord.Failed, now, caller, StatusCodes.Status503ServiceUnavailable) with { Reason = "lock_unavailable", Error = message });
+            await history.RecordAsync(Record(id, job, RunRecord.Failed, now, caller, StatusCodes.Status503ServiceUnavailable) with { Reason = "lock_unavailable", Error = message }, CancellationToken.None).ConfigureAwait(false);
             return new CronResult(StatusCodes.Status503ServiceUnavailable, CronResponse.ServerError(job.Name, message));
         }
 
@@ -75,21 +71,11 @@ internal sealed class CronPipeline(
         {
             case LockAttempt.NotDue notDue:
                 Log.SkippedNotDue(logger, job.Name, notDue.NextDue);
-                history.Add(Record(id, job, RunRecord.Skipped, now, caller, StatusCodes.Status200OK) with
-                {
-                    Reason = "not_due",
-                    NextDue = notDue.NextDue,
-                    RunId = notDue.LastRunId,
-                });
+                history.NoteChecked(job.Name, "not_due", now, notDue.LastRunId);
                 return new CronResult(StatusCodes.Status200OK, CronResponse.NotDue(job.Name, notDue.NextDue));
             case LockAttempt.Busy busy:
                 Log.SkippedAlreadyRunning(logger, job.Name, busy.RunningRunId);
-                history.Add(Record(id, job, RunRecord.Skipped, now, caller, StatusCodes.Status200OK) with
-                {
-                    Reason = "already_running",
-                    RunId = busy.RunningRunId,
-                    Force = parameters.Force,
-                });
+                history.NoteChecked(job.Name, "already_running", now, busy.RunningRunId);
                 return new CronResult(StatusCodes.Status200OK, CronResponse.AlreadyRunning(job.Name, busy.RunningRunId));
             case LockAttempt.Acquired acquired:
                 return await StartAsync(settings, runner, acquired.Lease, parameters, caller).ConfigureAwait(false);
@@ -126,7 +112,7 @@ internal sealed class CronPipeline(
                 ? (runnerException.StatusCode, runnerException.SafeMessage)
                 : (StatusCodes.Status500InternalServerError, "The job could not be started.");
             Log.RunnerFailed(logger, ex, job.Name, lease.RunId, runner.Kind, message);
-            history.Add(record with { Decision = RunRecord.Failed, Reason = "runner_failed", HttpStatus = status, Error = message });
+            await history.RecordAsync(record with { Decision = RunRecord.Failed, Reason = "runner_failed", HttpStatus = status, Error = message }, CancellationToken.None).ConfigureAwait(false);
             await ReleaseAfterFailedStartAsync(lease, new RunOutcome("FailedToStart", null, TimeSpan.Zero, [message])).ConfigureAwait(false);
             return new CronResult(status, CronResponse.ServerError(job.Name, message));
         }
@@ -144,7 +130,7 @@ internal sealed class CronPipeline(
         }
 
         Log.RunStarted(logger, job.Name, lease.RunId, runner.Kind, handle.Id);
-        history.Add(record with { Handle = handle.Id, Pid = handle.Pid, Execution = handle.Execution });
+        await history.RecordAsync(record with { Handle = handle.Id, Pid = handle.Pid, Execution = handle.Execution }, CancellationToken.None).ConfigureAwait(false);
         return new CronResult(StatusCodes.Status200OK, CronResponse.Started(job.Name, lease.RunId, handle.Pid, handle.Execution));
     }
 
@@ -152,12 +138,12 @@ internal sealed class CronPipeline(
     {
         var now = timeProvider.GetUtcNow();
         Log.RunEnded(logger, job.Name, lease.RunId, outcome.Outcome, outcome.ExitCode, outcome.Duration.TotalSeconds);
-        history.Add(RunRecord.EndOf(lease.RunId, job.Name, now, outcome.Outcome) with
+        await history.RecordAsync(RunRecord.EndOf(lease.RunId, job.Name, now, outcome.Outcome) with
         {
             ExitCode = outcome.ExitCode,
             DurationSeconds = Math.Round(outcome.Duration.TotalSeconds, 3),
             LastLines = outcome.LastLines,
-        });
+        }, CancellationToken.None).ConfigureAwait(false);
         await RetryUntilDeadlineAsync(lease, ct => lease.ReleaseAsync(outcome, ct)).ConfigureAwait(false);
     }
 
@@ -217,5 +203,6 @@ internal sealed class CronPipeline(
         CfWorker = caller.CfWorker,
         CorrelationId = caller.CorrelationId,
         Client = caller.Client,
+        ScheduledTime = caller.ScheduledTime,
     };
 }

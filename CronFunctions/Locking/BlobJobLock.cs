@@ -3,6 +3,7 @@ using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
 using CronFunctions.Diagnostics;
+using CronFunctions.History;
 using CronFunctions.Jobs;
 using CronFunctions.Runners;
 using CronFunctions.Runs;
@@ -94,10 +95,10 @@ internal sealed class BlobJobLock(
                         if (record is { IsEnded: false })
                         {
                             // Nobody else will report this run's end: record what we learned of it.
-                            history.Add(RunRecord.EndOf(record.RunId, job.Name, now, verdict.Outcome) with
+                            await history.RecordAsync(RunRecord.EndOf(record.RunId, job.Name, now, verdict.Outcome) with
                             {
                                 Error = "Lock taken over: " + verdict.Reason,
-                            });
+                            }, CancellationToken.None).ConfigureAwait(false);
                         }
                     }
 

@@ -58,6 +58,9 @@ internal sealed record RunRecord
 
     public string? Client { get; init; }
 
+    /// <summary>The slot the caller says it fired for (its <c>X-Scheduled-Time</c> header, as sent), to tell triggers apart.</summary>
+    public string? ScheduledTime { get; init; }
+
     /// <summary>The end of run <paramref name="runId"/>, filed under the run's own id so it merges into its start.</summary>
     public static RunRecord EndOf(string runId, string job, DateTimeOffset time, string outcome) => new()
     {

@@ -6,7 +6,7 @@ using System.Net.Sockets;
 namespace CronFunctions.Bench.Infrastructure;
 
 /// <summary>
-/// The bench's own Azurite blob emulator: started from the repository's <c>node_modules</c> on a free loopback port
+/// The bench's own Azurite emulator (blob, queue, table): started from the repository's <c>node_modules</c> on free loopback ports
 /// with a fresh data directory, killed (SIGKILL) and started again on the same port and data directory by the drill.
 /// </summary>
 internal sealed class AzuriteServer : IAsyncDisposable
@@ -28,18 +28,23 @@ internal sealed class AzuriteServer : IAsyncDisposable
 
     public int Port { get; }
 
+    /// <summary>The table service's port (the run history).</summary>
+    public int TablePort { get; } = FreePort();
+
+    public int QueuePort { get; } = FreePort();
+
     public string DataDirectory { get; } = Directory.CreateTempSubdirectory("bench-azurite-").FullName;
 
     public string ConnectionString =>
-        $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AccountKey};BlobEndpoint=http://127.0.0.1:{Port}/devstoreaccount1;";
+        $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AccountKey};BlobEndpoint=http://127.0.0.1:{Port}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{TablePort}/devstoreaccount1;";
 
-    /// <summary>The emulator's pid while it runs (node execs in place of the <c>azurite-blob</c> script).</summary>
+    /// <summary>The emulator's pid while it runs (node execs in place of the <c>azurite</c> script).</summary>
     public int? Pid => _process is { HasExited: false } process ? process.Id : null;
 
     /// <summary>Starts Azurite, or throws <see cref="BenchSetupException"/> telling how to install it.</summary>
     public static async Task<AzuriteServer> StartAsync()
     {
-        var executable = Path.Combine(Repository.Root, "node_modules", ".bin", "azurite-blob");
+        var executable = Path.Combine(Repository.Root, "node_modules", ".bin", "azurite");
         if (!File.Exists(executable))
         {
             throw new BenchSetupException(
@@ -60,7 +65,7 @@ internal sealed class AzuriteServer : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "--blobHost", "127.0.0.1", "--blobPort", Port.ToString(CultureInfo.InvariantCulture), "--location", DataDirectory, "--skipApiVersionCheck", "--silent" })
+        foreach (var arg in new[] { "--blobHost", "127.0.0.1", "--blobPort", Port.ToString(CultureInfo.InvariantCulture), "--tableHost", "127.0.0.1", "--tablePort", TablePort.ToString(CultureInfo.InvariantCulture), "--queueHost", "127.0.0.1", "--queuePort", QueuePort.ToString(CultureInfo.InvariantCulture), "--location", DataDirectory, "--skipApiVersionCheck", "--silent" })
         {
             startInfo.ArgumentList.Add(arg);
         }
@@ -84,6 +89,8 @@ internal sealed class AzuriteServer : IAsyncDisposable
             {
                 using var client = new TcpClient();
                 await client.ConnectAsync(IPAddress.Loopback, Port).ConfigureAwait(false);
+                using var table = new TcpClient();
+                await table.ConnectAsync(IPAddress.Loopback, TablePort).ConfigureAwait(false);
                 return;
             }
             catch (SocketException)

@@ -47,7 +47,7 @@ internal sealed class BenchApp : IAsyncDisposable
         ["Cron:Local:PythonExecutable"] = "/bin/sh",
         ["Cron:Local:BackendDirectory"] = backendDirectory,
         ["Cron:Lock:ContainerName"] = container,
-        ["Cron:Runs:ContainerName"] = container + "-runs",
+        ["Cron:Runs:TableName"] = "runs" + container.Replace("-", string.Empty, StringComparison.Ordinal),
         // Thousands of calls from one address in seconds: the bench measures the pipeline, not the rate limiter.
         ["Cron:RateLimit:PermitsPerMinute"] = "100000",
     };
