@@ -54,6 +54,10 @@ internal static partial class RunRows
     public static string OlderThanKey(DateTimeOffset time) =>
         (InvertedTicks(time) + 1).ToString("D19", CultureInfo.InvariantCulture);
 
+    /// <summary>The start of the run ids of <paramref name="time"/>'s second: every id of an earlier run sorts before it.</summary>
+    public static string IdPrefix(DateTimeOffset time) =>
+        time.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+
     public static string IndexPartition(DateTimeOffset idTime) =>
         IndexPartitionPrefix + idTime.UtcDateTime.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
 

@@ -118,7 +118,7 @@ internal sealed class RunTable(TableServiceClient service, IOptions<RunHistoryOp
 
     /// <summary>
     /// Deletes the run rows of <paramref name="jobs"/> that started before <paramref name="cutoff"/> (one range query
-    /// per job: older rows sort last) and the id index partitions of days before the cutoff's day. Returns how many
+    /// per job: older rows sort last) and their id index rows. Returns how many
     /// rows it deleted.
     /// </summary>
     public async Task<int> DeleteOlderThanAsync(IEnumerable<string> jobs, DateTimeOffset cutoff, CancellationToken cancellationToken)
@@ -133,9 +133,13 @@ internal sealed class RunTable(TableServiceClient service, IOptions<RunHistoryOp
                 deleted += await DeleteAsync(_table.QueryAsync<TableEntity>(filter, MaxBatch * 10, keysOnly, cancellationToken), cancellationToken).ConfigureAwait(false);
             }
 
+            // Index rows: whole days before the cutoff's day, then that day's rows before the cutoff (ids sort by time).
             var indexFilter = TableClient.CreateQueryFilter(
                 $"PartitionKey ge {RunRows.IndexPartitionPrefix} and PartitionKey lt {RunRows.IndexPartition(cutoff)}");
             deleted += await DeleteAsync(_table.QueryAsync<TableEntity>(indexFilter, MaxBatch * 10, keysOnly, cancellationToken), cancellationToken).ConfigureAwait(false);
+            var cutoffDayFilter = TableClient.CreateQueryFilter(
+                $"PartitionKey eq {RunRows.IndexPartition(cutoff)} and RowKey lt {RunRows.IdPrefix(cutoff)}");
+            deleted += await DeleteAsync(_table.QueryAsync<TableEntity>(cutoffDayFilter, MaxBatch * 10, keysOnly, cancellationToken), cancellationToken).ConfigureAwait(false);
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
