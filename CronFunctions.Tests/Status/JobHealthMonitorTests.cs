@@ -80,7 +80,7 @@ public sealed class JobHealthMonitorTests(AzuriteFixture azurite) : IDisposable
         Assert.Equal("JobFailing", failing.Id.Name);
         Assert.Equal(LogLevel.Error, failing.Level);
         Assert.Equal(Category, failing.Category);
-        Assert.StartsWith("Job sopn-parse is failing since 2026-11-25T10:00:30.0000000+00:00: the last 3 finished runs have failed", failing.Message, StringComparison.Ordinal);
+        Assert.StartsWith("Job sopn-parse is failing since 2026-11-25T10:00:30.0000000+00:00: the last 3 finished runs failed", failing.Message, StringComparison.Ordinal);
         Assert.Contains("Failed (exit code 3)", failing.Message, StringComparison.Ordinal);
     }
 

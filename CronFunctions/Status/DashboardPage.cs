@@ -52,8 +52,11 @@ internal static class DashboardPage
         .strip .running{fill:var(--run)}
         .strip .unknown{fill:var(--muted)}
         .legend{color:var(--muted);font-size:12px;margin:0 0 8px}
-        table{width:100%;border-collapse:collapse;font-size:13px}
-        th,td{text-align:left;padding:4px 6px;border-top:1px solid var(--line);vertical-align:top}
+        .runs{overflow-x:auto}
+        table{width:100%;border-collapse:collapse;font-size:13px;table-layout:fixed}
+        th,td{text-align:left;padding:4px 6px;border-top:1px solid var(--line);vertical-align:top;overflow-wrap:anywhere}
+        col.id{width:30%}col.started{width:26%}col.outcome{width:24%}col.duration{width:12%}col.exit{width:8%}
+        tr.lines td{border-top:0;padding-top:0}
         th{color:var(--muted);font-weight:600}
         td.num{text-align:right;white-space:nowrap}
         .outcome-succeeded{color:var(--ok);font-weight:600}
@@ -174,7 +177,8 @@ internal static class DashboardPage
             return;
         }
 
-        page.Append("<table data-testid=\"runs\"><thead><tr><th>Run</th><th>Started</th><th>Outcome</th><th class=\"num\">Duration</th><th class=\"num\">Exit</th><th>Output</th></tr></thead><tbody>");
+        page.Append("<div class=\"runs\"><table data-testid=\"runs\">")
+            .Append("<colgroup><col class=\"id\"><col class=\"started\"><col class=\"outcome\"><col class=\"duration\"><col class=\"exit\"></colgroup><thead><tr><th>Run</th><th>Started</th><th>Outcome</th><th class=\"num\">Took</th><th class=\"num\">Exit</th></tr></thead><tbody>");
         foreach (var run in rows)
         {
             page.Append("<tr><td><code>").Append(Enc(run.Id)).Append("</code>");
@@ -186,7 +190,7 @@ internal static class DashboardPage
             page.Append("</td><td>").Append(Time(JobHealth.StartOf(run), now)).Append("</td>")
                 .Append("<td class=\"outcome-").Append(OutcomeClass(run)).Append("\">").Append(Enc(OutcomeText(run))).Append("</td>")
                 .Append("<td class=\"num\">").Append(run.DurationSeconds is { } d ? Enc(FormatDuration(d)) : "–").Append("</td>")
-                .Append("<td class=\"num\">").Append(run.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "–").Append("</td><td>");
+                .Append("<td class=\"num\">").Append(run.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "–").Append("</td></tr>");
             var detail = new List<string>();
             if (run.Error is not null)
             {
@@ -194,20 +198,15 @@ internal static class DashboardPage
             }
 
             detail.AddRange(run.LastLines ?? []);
-            if (detail.Count == 0)
+            if (detail.Count > 0)
             {
-                page.Append("<span class=\"empty\">–</span>");
+                // On demand, under the run, full width: the output is often the reason someone opened the page.
+                page.Append("<tr class=\"lines\"><td colspan=\"5\"><details><summary>last lines (").Append(detail.Count).Append(")</summary><pre>")
+                    .Append(Enc(string.Join('\n', detail))).Append("</pre></details></td></tr>");
             }
-            else
-            {
-                page.Append("<details><summary>last lines (").Append(detail.Count).Append(")</summary><pre>")
-                    .Append(Enc(string.Join('\n', detail))).Append("</pre></details>");
-            }
-
-            page.Append("</td></tr>");
         }
 
-        page.Append("</tbody></table>");
+        page.Append("</tbody></table></div>");
     }
 
     private static void Fact(StringBuilder page, string name, string html) =>

@@ -72,7 +72,7 @@ internal static class JobHealth
         // Overdue
         DateTimeOffset? expected = null;
         DateTimeOffset? overdueAt = null;
-        var grace = overrides?.OverdueGrace ?? MinGrace;
+        var grace = overrides?.OverdueGrace ?? DefaultGrace(SlotLength(schedule, now));
         var reference = lastStarted ?? watchedSince;
         if (reference is { } from && schedule.GetNextOccurrence(from, TimeZoneInfo.Utc) is { } slot)
         {
@@ -94,7 +94,9 @@ internal static class JobHealth
         {
             var streak = finished.TakeWhile(IsFailure).ToList();
             var latest = finished[0];
-            var reason = $"the last {failingAfter} finished run{(failingAfter == 1 ? " has" : "s have")} failed; latest {latest.Id}: {Describe(latest)}";
+            var reason = failingAfter == 1
+                ? $"the last finished run failed: {latest.Id}: {Describe(latest)}"
+                : $"the last {failingAfter} finished runs failed; latest {latest.Id}: {Describe(latest)}";
             return new JobHealthVerdict(HealthState.Failing, StartOf(streak[^1]), reason, lastStarted, expected, overdueAt, failingAfter, grace);
         }
 

@@ -52,7 +52,7 @@ internal sealed class JobStatusReader(
         return new JobStatus
         {
             Job = settings.Job.Name,
-            Schedule = settings.Schedule.ToString(),
+            Schedule = ScheduleText(settings),
             Runner = settings.Runner,
             Health = verdict.State.ToString().ToLowerInvariant(),
             State = verdict.State,
@@ -73,6 +73,12 @@ internal sealed class JobStatusReader(
             RecentRuns = runs,
         };
     }
+
+    /// <summary>The schedule as written in the catalog when it is the catalog's (Cronos would spell <c>*/5</c> as a list).</summary>
+    private static string ScheduleText(JobSettings settings) =>
+        Cronos.CronExpression.Parse(settings.Job.Schedule, Cronos.CronFormat.Standard).Equals(settings.Schedule)
+            ? settings.Job.Schedule
+            : settings.Schedule.ToString();
 
     /// <summary>The newer of the last success among the recent runs and the one the job's summary row remembers.</summary>
     private static LastSuccess? LastSuccessOf(IReadOnlyList<RunRecord> runs, JobSummaryRow? summary)
