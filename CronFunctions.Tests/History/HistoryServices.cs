@@ -17,6 +17,8 @@ namespace CronFunctions.Tests.History;
 /// </summary>
 internal sealed class HistoryServices : IAsyncDisposable
 {
+    public const string Token = "history-test-token-0123456789";
+
     private readonly ServiceProvider _services;
 
     public HistoryServices(string connectionString, int tablePort, TimeProvider? time = null, IDictionary<string, string?>? settings = null, TableServiceClient? tableClient = null)
@@ -24,7 +26,7 @@ internal sealed class HistoryServices : IAsyncDisposable
         var values = new Dictionary<string, string?>
         {
             ["AzureWebJobsStorage"] = connectionString,
-            ["ERIFY_CRON_TOKEN"] = "history-test-token-0123456789",
+            ["ERIFY_CRON_TOKEN"] = Token,
             ["Cron:Runs:TableName"] = "h" + Guid.NewGuid().ToString("N")[..20],
             ["Cron:Lock:ContainerName"] = "h" + Guid.NewGuid().ToString("N")[..20],
         };

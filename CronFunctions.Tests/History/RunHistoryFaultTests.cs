@@ -1,9 +1,12 @@
 using Azure.Data.Tables;
 using Azure.Identity;
+using CronFunctions.Bench;
+using CronFunctions.Functions;
 using CronFunctions.History;
 using CronFunctions.Jobs;
 using CronFunctions.Runs;
 using CronFunctions.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
@@ -64,6 +67,24 @@ public sealed class RunHistoryFaultTests(AzuriteFixture azurite)
         Assert.Equal(1, history.Pending.Count);
         var queued = Assert.Single(history.Logs.GetSnapshot(), r => r.Id.Id == 1201);
         Assert.IsType<AuthenticationFailedException>(queued.Exception);
+    }
+
+    [Theory]
+    [InlineData("Runs")]
+    [InlineData("JobStatus")]
+    public async Task ReadingWithAnIdentityThatCannotGetAToken_Is503(string function)
+    {
+        await using var history = new HistoryServices(azurite.ConnectionString, azurite.Instance.TablePort, tableClient: HistoryServices.WithoutAToken());
+        var context = new DefaultHttpContext { RequestServices = history.Services };
+        context.Request.Method = "GET";
+        context.Request.Headers.Authorization = "Bearer " + HistoryServices.Token;
+
+        var body = function == "Runs"
+            ? await FunctionInvoker.InvokeAsync<RunsEndpoints>(context, function, [], CancellationToken.None)
+            : await FunctionInvoker.InvokeAsync<StatusEndpoints>(context, function, [], CancellationToken.None);
+
+        Assert.Equal(503, context.Response.StatusCode);
+        Assert.Contains("unreachable", System.Text.Encoding.UTF8.GetString(body), StringComparison.Ordinal);
     }
 
     [Fact]

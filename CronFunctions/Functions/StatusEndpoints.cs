@@ -1,3 +1,4 @@
+using Azure.Identity;
 using CronFunctions.Http;
 using CronFunctions.Status;
 using CronFunctions.Storage;
@@ -34,7 +35,7 @@ internal sealed class StatusEndpoints(RequestGate gate, JobStatusReader reader, 
             var report = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             return CronResult.Json(StatusCodes.Status200OK, report, StatusJsonContext.Default.StatusReport);
         }
-        catch (Exception ex) when (StorageFailure.Is(ex))
+        catch (Exception ex) when (StorageFailure.Is(ex) || ex is AuthenticationFailedException)
         {
             StatusLog.StatusUnavailable(logger, ex, "status");
             return new CronResult(StatusCodes.Status503ServiceUnavailable, new CronResponse { Status = "error", Error = "The run history or the locks are unreachable." });
@@ -57,7 +58,7 @@ internal sealed class StatusEndpoints(RequestGate gate, JobStatusReader reader, 
             var report = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             return new DashboardResult(StatusCodes.Status200OK, DashboardPage.Render(report));
         }
-        catch (Exception ex) when (StorageFailure.Is(ex))
+        catch (Exception ex) when (StorageFailure.Is(ex) || ex is AuthenticationFailedException)
         {
             StatusLog.StatusUnavailable(logger, ex, "dashboard");
             return new DashboardResult(StatusCodes.Status503ServiceUnavailable,
