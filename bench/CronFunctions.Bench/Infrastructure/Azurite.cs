@@ -20,11 +20,15 @@ internal sealed class AzuriteServer : IAsyncDisposable
     private readonly string _executable;
     private Process? _process;
 
-    private AzuriteServer(string executable, int port)
+    private AzuriteServer(string executable, int port, bool inMemory)
     {
         _executable = executable;
         Port = port;
+        InMemory = inMemory;
     }
+
+    /// <summary>Keeps everything in memory (no database file saved every few seconds): for large data sets that are not killed.</summary>
+    public bool InMemory { get; }
 
     public int Port { get; }
 
@@ -42,7 +46,7 @@ internal sealed class AzuriteServer : IAsyncDisposable
     public int? Pid => _process is { HasExited: false } process ? process.Id : null;
 
     /// <summary>Starts Azurite, or throws <see cref="BenchSetupException"/> telling how to install it.</summary>
-    public static async Task<AzuriteServer> StartAsync()
+    public static async Task<AzuriteServer> StartAsync(bool inMemory = false)
     {
         var executable = Path.Combine(Repository.Root, "node_modules", ".bin", "azurite");
         if (!File.Exists(executable))
@@ -51,7 +55,7 @@ internal sealed class AzuriteServer : IAsyncDisposable
                 $"Azurite is not installed ({executable} is missing): run `npm ci` in {Repository.Root} first.");
         }
 
-        var server = new AzuriteServer(executable, FreePort());
+        var server = new AzuriteServer(executable, FreePort(), inMemory);
         await server.StartAgainAsync().ConfigureAwait(false);
         return server;
     }
@@ -65,7 +69,8 @@ internal sealed class AzuriteServer : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "--blobHost", "127.0.0.1", "--blobPort", Port.ToString(CultureInfo.InvariantCulture), "--tableHost", "127.0.0.1", "--tablePort", TablePort.ToString(CultureInfo.InvariantCulture), "--queueHost", "127.0.0.1", "--queuePort", QueuePort.ToString(CultureInfo.InvariantCulture), "--location", DataDirectory, "--skipApiVersionCheck", "--silent" })
+        string[] options = InMemory ? ["--inMemoryPersistence"] : ["--location", DataDirectory];
+        foreach (var arg in new[] { "--blobHost", "127.0.0.1", "--blobPort", Port.ToString(CultureInfo.InvariantCulture), "--tableHost", "127.0.0.1", "--tablePort", TablePort.ToString(CultureInfo.InvariantCulture), "--queueHost", "127.0.0.1", "--queuePort", QueuePort.ToString(CultureInfo.InvariantCulture), "--skipApiVersionCheck", "--silent" }.Concat(options))
         {
             startInfo.ArgumentList.Add(arg);
         }
