@@ -35,7 +35,7 @@ try
         default:
             await Console.Error.WriteLineAsync(
                 "usage: CronFunctions.Bench run [--calls N] [--started-calls N] [--memory-calls N] [--contention-calls N] [--no-startup] [--no-r2r]\n" +
-                "       CronFunctions.Bench history [--runs N] [--limit N] [--repeat N]\n" +
+                "       CronFunctions.Bench history [--runs N] [--limit N] [--repeat N] [--table-runs N]\n" +
                 "       CronFunctions.Bench drill\n" +
                 "       CronFunctions.Bench hold <job> [query] [count]");
             return 2;
