@@ -49,11 +49,17 @@ public sealed class AzuriteInstance : IAsyncDisposable
     /// <summary>The emulator's pid while it runs (node execs in place of the <c>azurite</c> script).</summary>
     public int? Pid => _process is { HasExited: false } process ? process.Id : null;
 
-    /// <summary>Starts Azurite, or throws <see cref="HarnessSetupException"/> telling how to install it.</summary>
-    public static async Task<AzuriteInstance> StartAsync()
+    /// <summary>Whether the emulator keeps its data in memory only (faster writes; nothing survives a restart).</summary>
+    public bool InMemory { get; private init; }
+
+    /// <summary>
+    /// Starts Azurite, or throws <see cref="HarnessSetupException"/> telling how to install it. <paramref name="inMemory"/>:
+    /// no database file (much faster to fill with many rows; a stop loses everything).
+    /// </summary>
+    public static async Task<AzuriteInstance> StartAsync(bool inMemory = false)
     {
         var ports = FreePorts(3);
-        var instance = new AzuriteInstance(ports[0], ports[1], ports[2]);
+        var instance = new AzuriteInstance(ports[0], ports[1], ports[2]) { InMemory = inMemory };
         await instance.StartAgainAsync().ConfigureAwait(false);
         return instance;
     }
@@ -82,6 +88,11 @@ public sealed class AzuriteInstance : IAsyncDisposable
                  })
         {
             startInfo.ArgumentList.Add(arg);
+        }
+
+        if (InMemory)
+        {
+            startInfo.ArgumentList.Add("--inMemoryPersistence");
         }
 
         _process = Process.Start(startInfo) ?? throw new HarnessSetupException("Azurite did not start.");

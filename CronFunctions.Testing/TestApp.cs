@@ -92,7 +92,7 @@ internal sealed class TestApp : IAsyncDisposable
     /// <summary>
     /// The settings an app instance needs, by their configuration keys (environment form: <c>__</c> for <c>:</c>):
     /// storage, the token, the fake backend as the local runner's Python, its lock container and a run history
-    /// container of its own (<c>&lt;lockContainer&gt;-runs</c>).
+    /// table of its own (<see cref="RunsTableFor"/>).
     /// </summary>
     public static Dictionary<string, string?> Settings(string storageConnectionString, string backendDirectory, string lockContainer) => new()
     {
@@ -102,8 +102,11 @@ internal sealed class TestApp : IAsyncDisposable
         ["Cron:Local:BackendDirectory"] = backendDirectory,
         ["Cron:Lock:ContainerName"] = lockContainer,
         ["Cron:Lock:LeaseDuration"] = "00:00:15", // the shortest lease Azure allows: a dead owner's lock is free soonest
-        ["Cron:Runs:ContainerName"] = lockContainer + "-runs",
+        ["Cron:Runs:TableName"] = RunsTableFor(lockContainer), // instances sharing locks share their history
     };
+
+    /// <summary>The run history table of the instances that use <paramref name="lockContainer"/> (a valid table name).</summary>
+    public static string RunsTableFor(string lockContainer) => "runs" + new string([.. lockContainer.Where(char.IsAsciiLetterOrDigit)]);
 
     /// <summary>
     /// For an instance in a process of its own (<c>services</c> argument): the app's warnings and errors on stderr, in

@@ -2,6 +2,7 @@ using Azure.Core;
 using Azure.Core.Pipeline;
 using Azure.Storage.Blobs;
 using CronFunctions.Health;
+using CronFunctions.History;
 using CronFunctions.Http;
 using CronFunctions.Jobs;
 using CronFunctions.Locking;
@@ -10,6 +11,7 @@ using CronFunctions.Runners.ContainerApps;
 using CronFunctions.Runners.Local;
 using CronFunctions.Runs;
 using CronFunctions.Security;
+using CronFunctions.Status;
 using CronFunctions.Storage;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Builder;
@@ -97,9 +99,8 @@ public static class CronFunctionsRegistration
         services.AddContainerAppsRunner();
         services.AddSingleton<RunnerRegistry>();
 
-        services.AddOptions<RunHistoryOptions>().BindConfiguration(RunHistoryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddSingleton<RunHistory>();
-        services.AddHostedService(sp => sp.GetRequiredService<RunHistory>());
+        services.AddRunHistory(configuration);
+        services.AddJobStatus();
 
         services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ClientAddressOptions>().BindConfiguration(ClientAddressOptions.Section).ValidateDataAnnotations().ValidateOnStart();

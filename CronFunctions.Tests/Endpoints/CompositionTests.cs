@@ -1,8 +1,8 @@
 using CronFunctions.Functions;
+using CronFunctions.History;
 using CronFunctions.Http;
 using CronFunctions.Jobs;
 using CronFunctions.Locking;
-using CronFunctions.Runs;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.Configuration;
@@ -46,7 +46,8 @@ public sealed class CompositionTests
         Assert.Equal(6, services.GetRequiredService<JobSettingsCatalog>().All.Count());
         Assert.Equal("cron-locks", services.GetRequiredService<IOptions<LockOptions>>().Value.ContainerName);
         Assert.Equal(120, services.GetRequiredService<IOptions<RateLimitOptions>>().Value.PermitsPerMinute);
-        Assert.Contains(services.GetServices<IHostedService>(), s => s is RunHistory);
+        Assert.Contains(services.GetServices<IHostedService>(), s => s is RunHistoryWriter);
+        Assert.NotNull(ActivatorUtilities.CreateInstance<StatusEndpoints>(services));
         Assert.Equal(2, services.GetServices<CronFunctions.Runners.IJobRunner>().Count());
         Assert.NotNull(services.GetService<Microsoft.ApplicationInsights.TelemetryClient>());
         Assert.NotNull(services.GetService<IOptions<WorkerOptions>>());

@@ -39,6 +39,7 @@ public sealed class FunctionMetadataTests
     [InlineData("Runs", "cron/runs")]
     [InlineData("RunById", "cron/runs/{runId}")]
     [InlineData("Health", "health")]
+    [InlineData("JobStatus", "cron/status")]
     public void OperatorFunction_IsAnAnonymousHttpTriggerOnItsRoute(string function, string route)
     {
         var entry = Metadata().EnumerateArray().Single(f => f.GetProperty("name").GetString() == function);
@@ -50,9 +51,9 @@ public sealed class FunctionMetadataTests
     }
 
     [Fact]
-    public void Metadata_HasExactlyTheNineFunctions() =>
+    public void Metadata_HasExactlyTheTwelveFunctions() =>
         Assert.Equal(
-            ["CheckCurrent", "EeRecent", "Health", "ModerationImages", "MopRecent", "PartiesImport", "RunById", "Runs", "SopnParse"],
+            ["CheckCurrent", "Dashboard", "EeRecent", "Health", "HealthMonitor", "JobStatus", "ModerationImages", "MopRecent", "PartiesImport", "RunById", "Runs", "SopnParse"],
             Metadata().EnumerateArray().Select(f => f.GetProperty("name").GetString()).Order(StringComparer.Ordinal));
 
     [Fact]

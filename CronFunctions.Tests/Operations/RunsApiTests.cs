@@ -1,12 +1,16 @@
-using System.Text.Json;
+using Azure.Data.Tables;
+using CronFunctions.History;
 using CronFunctions.Jobs;
-using CronFunctions.Runs;
 using CronFunctions.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace CronFunctions.Tests.Operations;
 
-/// <summary>Every decision lands in the run history with its caller, and the runs API shows it; no token anywhere.</summary>
+/// <summary>
+/// Decisions about authenticated calls land in the run history with their caller, and the runs API shows them; refused,
+/// not-due and already-running calls are not stored; no token anywhere.
+/// </summary>
 [Collection(AzuriteCollection.Name)]
 public sealed class RunsApiTests(AzuriteFixture azurite) : AppTest(azurite)
 {
@@ -14,7 +18,6 @@ public sealed class RunsApiTests(AzuriteFixture azurite) : AppTest(azurite)
 
     protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
-        ["Cron:Runs:ContainerName"] = TestApp.NewContainerName(),
         ["ERIFY_CRON_TOKEN_SECONDARY"] = SecondaryToken,
     };
 
@@ -23,42 +26,53 @@ public sealed class RunsApiTests(AzuriteFixture azurite) : AppTest(azurite)
         ["CF-Worker"] = "example.org",
         ["X-Correlation-ID"] = "corr-123e4567",
         ["X-Forwarded-For"] = "203.0.113.7:50312",
+        ["X-Scheduled-Time"] = "2026-11-25T14:35:00.000Z",
     };
 
     [Fact]
-    public async Task StartedCallsAndBadParameters_AreRecordedWithTheirFields_SkipsAndRefusalsAreNot()
+    public async Task AStartedRun_IsRecordedWithItsCallerAndEnd_AndSkippedOrRefusedCallsAreNot()
     {
         Backend.Mode = "sleep 2";
         var started = await App.CallAsync(JobCatalog.SopnParse, "POST", headers: WorkerHeaders, body: """{"source":"cf-worker"}""");
         var skipped = await App.CallAsync(JobCatalog.SopnParse, "POST", "?force=true", headers: WorkerHeaders, body: """{"source":"cf-worker"}""");
         var refused = await App.CallAsync(JobCatalog.SopnParse, "POST", authorization: "Bearer forged-token-xyz", headers: WorkerHeaders);
-        var bad = await App.CallAsync(JobCatalog.MopRecent, "POST", "?delta=-1");
+        Assert.Equal("already_running", skipped.Str("reason"));
         Assert.Equal(401, refused.Status);
-        Assert.Equal(400, bad.Status);
         await App.WaitForRunsAsync();
 
         var list = await App.GetRunsAsync("?job=sopn-parse");
         Assert.Equal(200, list.Status);
-        var runs = list.Body.GetProperty("runs").EnumerateArray().ToList();
-        Assert.Single(runs); // the skip and the refusal are not stored: only decisions about authenticated calls that start or fail
-        Assert.True(runs.Select(r => r.GetProperty("time").GetDateTimeOffset()).SequenceEqual(runs.Select(r => r.GetProperty("time").GetDateTimeOffset()).OrderDescending()));
+        var run = Assert.Single(list.Body.GetProperty("runs").EnumerateArray()); // one row per run: no skip, no refusal
+        Assert.Equal("started", run.GetProperty("decision").GetString());
+        Assert.Equal(started.Str("runId"), run.GetProperty("runId").GetString());
+        Assert.Equal(started.Str("runId"), run.GetProperty("id").GetString());
+        Assert.Equal(started.Int("pid"), run.GetProperty("pid").GetInt32());
+        Assert.Equal("local", run.GetProperty("runner").GetString());
+        Assert.Equal("cf-worker", run.GetProperty("source").GetString());
+        Assert.Equal("example.org", run.GetProperty("cfWorker").GetString());
+        Assert.Equal("corr-123e4567", run.GetProperty("correlationId").GetString());
+        Assert.Equal("203.0.113.7", run.GetProperty("client").GetString());
+        Assert.Equal("2026-11-25T14:35:00.000Z", run.GetProperty("scheduledTime").GetString());
+        Assert.Equal("Succeeded", run.GetProperty("outcome").GetString());
+        Assert.Equal(0, run.GetProperty("exitCode").GetInt32());
+        Assert.True(run.GetProperty("durationSeconds").GetDouble() >= 1.5);
+        Assert.True(run.GetProperty("ended").GetDateTimeOffset() > run.GetProperty("time").GetDateTimeOffset());
+        Assert.Contains("woke", run.GetProperty("lastLines").EnumerateArray().Select(l => l.GetString()));
+    }
 
-        var startedRecord = runs.Single(r => r.GetProperty("decision").GetString() == "started");
-        Assert.Equal(started.Str("runId"), startedRecord.GetProperty("runId").GetString());
-        Assert.Equal(started.Int("pid"), startedRecord.GetProperty("pid").GetInt32());
-        Assert.Equal("local", startedRecord.GetProperty("runner").GetString());
-        Assert.Equal("cf-worker", startedRecord.GetProperty("source").GetString());
-        Assert.Equal("example.org", startedRecord.GetProperty("cfWorker").GetString());
-        Assert.Equal("corr-123e4567", startedRecord.GetProperty("correlationId").GetString());
-        Assert.Equal("203.0.113.7", startedRecord.GetProperty("client").GetString());
-        Assert.Equal("Succeeded", startedRecord.GetProperty("outcome").GetString());
-        Assert.Equal(0, startedRecord.GetProperty("exitCode").GetInt32());
-        Assert.True(startedRecord.GetProperty("durationSeconds").GetDouble() >= 1.5);
-        Assert.Contains("woke", startedRecord.GetProperty("lastLines").EnumerateArray().Select(l => l.GetString()));
+    [Fact]
+    public async Task ABadParameterFromAnAuthenticatedCaller_IsRecorded()
+    {
+        var bad = await App.CallAsync(JobCatalog.MopRecent, "POST", "?delta=-1", headers: WorkerHeaders);
+        Assert.Equal(400, bad.Status);
 
-        Assert.Equal("already_running", skipped.Str("reason"));
-        var all = await App.GetRunsAsync();
-        Assert.Contains(all.Body.GetProperty("runs").EnumerateArray(), r => r.TryGetProperty("reason", out var reason) && reason.GetString() == "bad_parameter");
+        var record = Assert.Single((await App.GetRunsAsync("?job=mop-recent")).Body.GetProperty("runs").EnumerateArray());
+
+        Assert.Equal("refused", record.GetProperty("decision").GetString());
+        Assert.Equal("bad_parameter", record.GetProperty("reason").GetString());
+        Assert.Equal(400, record.GetProperty("httpStatus").GetInt32());
+        Assert.Contains("delta", record.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Equal(200, (await App.GetRunAsync(record.GetProperty("id").GetString()!)).Status);
     }
 
     [Fact]
@@ -75,8 +89,10 @@ public sealed class RunsApiTests(AzuriteFixture azurite) : AppTest(azurite)
         Assert.Equal("Failed", run.Str("outcome"));
         Assert.Equal(3, run.Int("exitCode"));
         Assert.Equal(["uk_create_elections_from_every_election", "--recently-updated"], run.Body.GetProperty("arguments").EnumerateArray().Select(a => a.GetString()));
+        Assert.Contains("something broke", run.Body.GetProperty("lastLines").EnumerateArray().Select(l => l.GetString()));
         Assert.Equal(404, (await App.GetRunAsync("20200101T000000Z-00000000")).Status);
         Assert.Equal(400, (await App.GetRunAsync("..%2F..%2Fetc")).Status);
+        Assert.Equal(400, (await App.GetRunAsync("20200101T000000Z-0000000g")).Status);
     }
 
     [Theory]
@@ -101,44 +117,25 @@ public sealed class RunsApiTests(AzuriteFixture azurite) : AppTest(azurite)
         Assert.Equal(400, (await App.GetRunsAsync(query)).Status);
 
     [Fact]
-    public async Task Limit_ReturnsTheNewestRecords()
+    public async Task Limit_ReturnsTheNewestRecords_AcrossJobs()
     {
-        for (var i = 0; i < 5; i++)
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 10, 0, 0, TimeSpan.Zero));
+        await using var app = new TestApp(Azurite.ConnectionString, Backend.Directory, TestApp.NewContainerName(), timeProvider: time);
+        for (var i = 0; i < 3; i++)
         {
-            await App.PostAsync(JobCatalog.MopRecent, "?delta=" + (9000 + i)); // refused for its parameter: recorded
+            await app.PostAsync(JobCatalog.MopRecent, "?delta=0");
+            time.Advance(TimeSpan.FromSeconds(1)); // run ids name the second
         }
 
-        var list = await App.GetRunsAsync("?limit=2");
+        var newest = await app.PostAsync(JobCatalog.EeRecent);
+        var list = (await app.GetRunsAsync("?limit=2")).Body.GetProperty("runs").EnumerateArray().ToList();
 
-        Assert.Equal(2, list.Body.GetProperty("runs").GetArrayLength());
-    }
-
-    [Fact]
-    public async Task Records_PastTheRetention_AreDeleted()
-    {
-        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 11, 20, 10, 0, 0, TimeSpan.Zero));
-        var runs = TestApp.NewContainerName();
-        await using var app = new TestApp(Azurite.ConnectionString, Backend.Directory, TestApp.NewContainerName(), new Dictionary<string, string?>
-        {
-            ["Cron:Runs:ContainerName"] = runs,
-            ["Cron:Runs:RetentionDays"] = "2",
-        }, time);
-        await app.PostAsync(JobCatalog.MopRecent, "?delta=0");
-        Assert.Single((await app.GetRunsAsync()).Body.GetProperty("runs").EnumerateArray());
-
-        time.Advance(TimeSpan.FromDays(3));
-        await app.PostAsync(JobCatalog.MopRecent, "?delta=0"); // a new hour's blob: old hours expire
-
-        var list = (await app.GetRunsAsync()).Body.GetProperty("runs").EnumerateArray().ToList();
-        var only = Assert.Single(list);
-        Assert.Equal(new DateTimeOffset(2026, 11, 23, 10, 0, 0, TimeSpan.Zero), only.GetProperty("time").GetDateTimeOffset());
-        var blobs = new List<string>();
-        await foreach (var blob in new Azure.Storage.Blobs.BlobContainerClient(Azurite.ConnectionString, runs).GetBlobsAsync())
-        {
-            blobs.Add(blob.Name);
-        }
-
-        Assert.Equal(["2026/11/23/10.jsonl"], blobs);
+        Assert.Equal(2, list.Count);
+        Assert.Equal(newest.Str("runId"), list[0].GetProperty("id").GetString());
+        Assert.Equal("mop-recent", list[1].GetProperty("job").GetString());
+        Assert.Equal(new DateTimeOffset(2026, 11, 25, 10, 0, 2, TimeSpan.Zero), list[1].GetProperty("time").GetDateTimeOffset());
+        Assert.Equal(3, (await app.GetRunsAsync("?job=mop-recent")).Body.GetProperty("count").GetInt32());
+        await app.WaitForRunsAsync();
     }
 
     [Fact]
@@ -150,20 +147,27 @@ public sealed class RunsApiTests(AzuriteFixture azurite) : AppTest(azurite)
         await App.PostAsync(JobCatalog.EeRecent, authorization: "Bearer " + TestApp.Token + "-almost");
         await App.PostAsync(JobCatalog.MopRecent, "?delta=" + TestApp.Token, authorization: "Bearer " + TestApp.Token);
         await App.WaitForRunsAsync();
-        await App.Services.GetRequiredService<RunHistory>().FlushAsync(CancellationToken.None);
 
-        var history = App.Services.GetRequiredService<RunHistory>();
-        var stored = JsonSerializer.Serialize(await history.ListAsync(null, 500, CancellationToken.None), RunJsonContext.Default.IReadOnlyListRunRecord);
+        // Everything stored, column by column, straight from the table.
+        var table = new TableClient(Azurite.ConnectionString, App.Services.GetRequiredService<RunHistory>().TableName);
+        var stored = new List<string>();
+        await foreach (var row in table.QueryAsync<TableEntity>())
+        {
+            stored.AddRange(row.Select(column => $"{column.Key}={column.Value}"));
+        }
+
+        var storedText = string.Join("\n", stored);
         var api = (await App.GetRunsAsync("?limit=500")).Body.ToString();
         var logs = string.Join("\n", App.Logs.GetSnapshot().Select(r =>
             r.Message + " " + string.Join(" ", r.StructuredState?.Select(kv => kv.Value) ?? []) + " " + r.Exception));
 
-        foreach (var text in new[] { stored, api, logs })
+        foreach (var text in new[] { storedText, api, logs })
         {
             Assert.DoesNotContain(TestApp.Token, text, StringComparison.Ordinal);
             Assert.DoesNotContain(SecondaryToken, text, StringComparison.Ordinal);
         }
 
-        Assert.Contains("bad_parameter", stored, StringComparison.Ordinal);
+        Assert.Contains("bad_parameter", storedText, StringComparison.Ordinal);
+        Assert.DoesNotContain("unauthorized", storedText, StringComparison.Ordinal); // a refusal is never stored
     }
 }

@@ -4,8 +4,9 @@ namespace CronFunctions.Diagnostics;
 
 /// <summary>
 /// Every decision the app makes, as source-generated log events with stable ids an operator can alert on.
-/// Ranges: 1000 requests and decisions, 1100 tokens, 1200 run history, 1300 health, 2000 the lock and the run
-/// supervisor, 2500 the local runner; the Container Apps runner's own (3000) are in its folder's ContainerAppsLog.
+/// Ranges: 1000 requests and decisions, 1100 tokens, 1300 health, 2000 the lock and the run supervisor, 2500 the
+/// local runner; the run history's own (1200) are in History/HistoryLog, job health's (4100) in Status, the Container
+/// Apps runner's (3000) in its folder's ContainerAppsLog.
 /// One style everywhere: <c>Log.X(logger, …)</c>.
 /// </summary>
 internal static partial class Log
@@ -51,18 +52,6 @@ internal static partial class Log
 
     [LoggerMessage(1101, LogLevel.Error, "Token setting {Setting} is not used: {Problem}")]
     public static partial void TokenSettingUnusable(ILogger logger, string setting, string problem);
-
-    [LoggerMessage(1200, LogLevel.Error, "Run history dropped record {Id} ({Decision}) of {Job}: too many records pending")]
-    public static partial void RunRecordDropped(ILogger logger, string job, string id, string decision);
-
-    [LoggerMessage(1201, LogLevel.Error, "Run history could not write {Count} records to {BlobName}; they are kept for the next attempt")]
-    public static partial void RunRecordsNotWritten(ILogger logger, Exception exception, int count, string blobName);
-
-    [LoggerMessage(1202, LogLevel.Information, "Run history deleted {BlobName} (past retention)")]
-    public static partial void RunRecordsExpired(ILogger logger, string blobName);
-
-    [LoggerMessage(1203, LogLevel.Warning, "Run history has an unreadable line in {BlobName}")]
-    public static partial void RunRecordUnreadable(ILogger logger, Exception exception, string blobName);
 
     [LoggerMessage(1300, LogLevel.Error, "Health check {Check} failed: {Description}")]
     public static partial void HealthCheckFailed(ILogger logger, Exception? exception, string check, string? description);

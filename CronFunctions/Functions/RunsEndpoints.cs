@@ -1,5 +1,7 @@
 using System.Globalization;
+using Azure.Identity;
 using CronFunctions.Diagnostics;
+using CronFunctions.History;
 using CronFunctions.Http;
 using CronFunctions.Jobs;
 using CronFunctions.Runs;
@@ -12,8 +14,8 @@ using Microsoft.Extensions.Logging;
 namespace CronFunctions.Functions;
 
 /// <summary>
-/// The run history, for operators: <c>GET /api/cron/runs?job=&amp;limit=</c> (newest first) and
-/// <c>GET /api/cron/runs/{runId}</c>. Token required, like the cron endpoints.
+/// The run history, for operators: <c>GET /api/cron/runs?job=&amp;limit=</c> (newest first; one table query for one
+/// job) and <c>GET /api/cron/runs/{runId}</c> (two point reads). Token required, like the cron endpoints.
 /// </summary>
 internal sealed class RunsEndpoints(RequestGate gate, RunHistory history, ILogger<RunsEndpoints> logger)
 {
@@ -50,7 +52,7 @@ internal sealed class RunsEndpoints(RequestGate gate, RunHistory history, ILogge
             var runs = await history.ListAsync(job.Count == 1 ? job[0] : null, limit, cancellationToken).ConfigureAwait(false);
             return CronResult.Json(StatusCodes.Status200OK, new RunList(runs, runs.Count, job.Count == 1 ? job[0] : null), RunJsonContext.Default.RunList);
         }
-        catch (Exception ex) when (StorageFailure.Is(ex))
+        catch (Exception ex) when (StorageFailure.Is(ex) || ex is AuthenticationFailedException)
         {
             return Unavailable(ex, "list");
         }
@@ -68,19 +70,19 @@ internal sealed class RunsEndpoints(RequestGate gate, RunHistory history, ILogge
             return refused;
         }
 
-        if (!RunHistory.TryParseIdTime(runId ?? string.Empty, out _) || runId!.Length > 64)
+        if (!RunRows.TryParseIdTime(runId, out _))
         {
             return BadRequest("runId is not a run id (like 20261125T143512Z-3f9a1c2b).");
         }
 
         try
         {
-            var run = await history.GetAsync(runId, cancellationToken).ConfigureAwait(false);
+            var run = await history.GetAsync(runId!, cancellationToken).ConfigureAwait(false);
             return run is null
                 ? new CronResult(StatusCodes.Status404NotFound, CronResponse.ClientError($"No run {runId}."))
                 : CronResult.Json(StatusCodes.Status200OK, run, RunJsonContext.Default.RunRecord);
         }
-        catch (Exception ex) when (StorageFailure.Is(ex))
+        catch (Exception ex) when (StorageFailure.Is(ex) || ex is AuthenticationFailedException)
         {
             return Unavailable(ex, "get");
         }

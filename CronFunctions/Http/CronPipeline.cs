@@ -1,5 +1,6 @@
 using System.Globalization;
 using CronFunctions.Diagnostics;
+using CronFunctions.History;
 using CronFunctions.Jobs;
 using CronFunctions.Locking;
 using CronFunctions.Runners;
@@ -54,7 +55,7 @@ internal sealed class CronPipeline(
         if (problem is not null)
         {
             Log.BadParameter(logger, job.Name, problem);
-            history.Add(Record(id, job, RunRecord.Refused, caller, StatusCodes.Status400BadRequest) with { Reason = "bad_parameter", Error = problem });
+            await history.RecordAsync(Record(id, job, RunRecord.Refused, caller, StatusCodes.Status400BadRequest) with { Reason = "bad_parameter", Error = problem }, CancellationToken.None).ConfigureAwait(false);
             return new CronResult(StatusCodes.Status400BadRequest, CronResponse.ClientError(problem));
         }
 
@@ -68,7 +69,7 @@ internal sealed class CronPipeline(
         {
             Log.LockStoreUnavailable(logger, ex, job.Name);
             const string message = "The lock store is unreachable; the job was not started.";
-            history.Add(Record(id, job, RunRecord.Failed, caller, StatusCodes.Status503ServiceUnavailable) with { Reason = "lock_unavailable", Error = message });
+            await history.RecordAsync(Record(id, job, RunRecord.Failed, caller, StatusCodes.Status503ServiceUnavailable) with { Reason = "lock_unavailable", Error = message }, CancellationToken.None).ConfigureAwait(false);
             return Unavailable(job, message, StoreRetryAfter);
         }
         catch (AppStoppingException)
@@ -80,9 +81,11 @@ internal sealed class CronPipeline(
         {
             case LockAttempt.NotDue notDue:
                 Log.SkippedNotDue(logger, job.Name, notDue.NextDue);
+                history.NoteChecked(job.Name, "not_due", clock.Now, notDue.LastRunId);
                 return new CronResult(StatusCodes.Status200OK, CronResponse.NotDue(job.Name, notDue.NextDue));
             case LockAttempt.Busy busy:
                 Log.SkippedAlreadyRunning(logger, job.Name, busy.RunningRunId);
+                history.NoteChecked(job.Name, "already_running", clock.Now, busy.RunningRunId);
                 return new CronResult(StatusCodes.Status200OK, CronResponse.AlreadyRunning(job.Name, busy.RunningRunId));
             case LockAttempt.Acquired acquired:
                 return await StartAsync(settings, acquired.Run, parameters, caller).ConfigureAwait(false);
@@ -120,7 +123,7 @@ internal sealed class CronPipeline(
                 : (StatusCodes.Status500InternalServerError, "The job could not be started.");
             Log.RunnerFailed(logger, ex, job.Name, run.RunId, runner.Kind, message);
             await run.FailStartAsync(message, RecordWait).ConfigureAwait(false);
-            history.Add(record with { Decision = RunRecord.Failed, Reason = "runner_failed", HttpStatus = status, Error = message, Outcome = RunOutcomes.FailedToStart });
+            await history.RecordAsync(record with { Decision = RunRecord.Failed, Reason = "runner_failed", HttpStatus = status, Error = message, Outcome = RunOutcomes.FailedToStart }, CancellationToken.None).ConfigureAwait(false);
             return new CronResult(status, CronResponse.ServerError(job.Name, message) with { RunId = run.RunId });
         }
 
@@ -129,13 +132,13 @@ internal sealed class CronPipeline(
             case RunStart.Started started:
                 await run.MarkRunningAsync(started.Handle, started.Local, RecordWait).ConfigureAwait(false);
                 Log.RunStarted(logger, job.Name, run.RunId, runner.Kind, started.Handle.Id);
-                history.Add(record with { Handle = started.Handle.Id, Pid = started.Handle.Pid, Execution = started.Handle.Execution });
+                await history.RecordAsync(record with { Handle = started.Handle.Id, Pid = started.Handle.Pid, Execution = started.Handle.Execution }, CancellationToken.None).ConfigureAwait(false);
                 return new CronResult(StatusCodes.Status200OK, CronResponse.Started(job.Name, run.RunId, started.Handle.Pid, started.Handle.Execution));
 
             case RunStart.Unknown unknown:
                 await run.MarkUnknownAsync(RecordWait).ConfigureAwait(false);
                 Log.StartUnknown(logger, job.Name, run.RunId, unknown.Why);
-                history.Add(record with { Decision = RunRecord.Failed, Reason = "start_unknown", HttpStatus = unknown.StatusCode, Error = unknown.Why });
+                await history.RecordAsync(record with { Decision = RunRecord.Failed, Reason = "start_unknown", HttpStatus = unknown.StatusCode, Error = unknown.Why }, CancellationToken.None).ConfigureAwait(false);
                 return new CronResult(unknown.StatusCode, CronResponse.ServerError(job.Name, unknown.Why) with { RunId = run.RunId });
 
             default:

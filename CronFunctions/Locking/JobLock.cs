@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using CronFunctions.Diagnostics;
+using CronFunctions.History;
 using CronFunctions.Jobs;
 using CronFunctions.Runners;
 using CronFunctions.Runners.Local;
@@ -90,7 +91,7 @@ internal sealed class JobLock(
                 case LockDecision.Close close:
                     if (await store.WriteUnleasedAsync(job, snapshot.ETag, close.Closing.Closed(now), cancellationToken).ConfigureAwait(false) == LockWrite.Done)
                     {
-                        RecordClosed(job, close.Closing, now);
+                        await RecordClosedAsync(job, close.Closing, now).ConfigureAwait(false);
                         return Remember(job, new LockAttempt.NotDue(close.Then.NextDue, close.Then.LastRunId));
                     }
 
@@ -146,7 +147,7 @@ internal sealed class JobLock(
 
                     if (acquire.Closing is { } closing)
                     {
-                        RecordClosed(job, closing, now);
+                        await RecordClosedAsync(job, closing, now).ConfigureAwait(false);
                     }
 
                     return new LockAttempt.Acquired(supervisor.Own(settings, runners.Get(settings.Runner), leaseId, starting, sent));
@@ -197,14 +198,16 @@ internal sealed class JobLock(
     }
 
     /// <summary>Nobody else will report a dead run's end: record what we learned of it.</summary>
-    private void RecordClosed(string job, Closing closing, DateTimeOffset now)
+    private async Task RecordClosedAsync(string job, Closing closing, DateTimeOffset now)
     {
         Log.LockTakenOver(logger, job, closing.Record.RunId, closing.Reason);
-        history.Add(RunRecord.EndOf(closing.Record.RunId, job, now, closing.Outcome) with
-        {
-            Error = "Closed by a later call: " + closing.Reason + ".",
-            ExitCode = closing.Record.ExitCode,
-        });
+        await history.RecordAsync(
+            RunRecord.EndOf(closing.Record.RunId, job, now, closing.Outcome) with
+            {
+                Error = "Closed by a later call: " + closing.Reason + ".",
+                ExitCode = closing.Record.ExitCode,
+            },
+            CancellationToken.None).ConfigureAwait(false);
     }
 }
 

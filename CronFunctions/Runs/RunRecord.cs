@@ -56,10 +56,10 @@ internal sealed record RunRecord
 
     public string? CorrelationId { get; init; }
 
-    /// <summary>The scheduler's slot (<c>X-Scheduled-Time</c>) the call came from, when it said.</summary>
-    public string? ScheduledTime { get; init; }
-
     public string? Client { get; init; }
+
+    /// <summary>The slot the caller says it fired for (its <c>X-Scheduled-Time</c> header, as sent), to tell triggers apart.</summary>
+    public string? ScheduledTime { get; init; }
 
     /// <summary>The end of run <paramref name="runId"/>, filed under the run's own id so it merges into its start.</summary>
     public static RunRecord EndOf(string runId, string job, DateTimeOffset time, string outcome) => new()

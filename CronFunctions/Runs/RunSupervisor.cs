@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using CronFunctions.Diagnostics;
+using CronFunctions.History;
 using CronFunctions.Jobs;
 using CronFunctions.Locking;
 using CronFunctions.Runners;
@@ -346,12 +347,14 @@ internal sealed class RunSupervisor(
         var state = outcome is RunOutcomes.Interrupted or RunOutcomes.LockLost ? RunState.Interrupted : RunState.Ended;
         run.Update(r => r with { State = state, Ended = ended, Outcome = outcome, ExitCode = exitCode });
         Log.RunEnded(logger, run.Job, run.RunId, outcome, exitCode, duration.TotalSeconds);
-        history.Add(RunRecord.EndOf(run.RunId, run.Job, ended, outcome) with
-        {
-            ExitCode = exitCode,
-            DurationSeconds = Math.Round(duration.TotalSeconds, 3),
-            LastLines = lastLines,
-        });
+        await history.RecordAsync(
+            RunRecord.EndOf(run.RunId, run.Job, ended, outcome) with
+            {
+                ExitCode = exitCode,
+                DurationSeconds = Math.Round(duration.TotalSeconds, 3),
+                LastLines = lastLines,
+            },
+            CancellationToken.None).ConfigureAwait(false);
         await WriteAndReleaseAsync(run).ConfigureAwait(false);
     }
 
@@ -362,7 +365,8 @@ internal sealed class RunSupervisor(
         run.Update(r => r with { State = RunState.FailedToStart, Ended = ended, Outcome = RunOutcomes.FailedToStart });
         if (error is not null)
         {
-            history.Add(RunRecord.EndOf(run.RunId, run.Job, ended, RunOutcomes.FailedToStart) with { Error = error });
+            await history.RecordAsync(RunRecord.EndOf(run.RunId, run.Job, ended, RunOutcomes.FailedToStart) with { Error = error }, CancellationToken.None)
+                .ConfigureAwait(false);
         }
 
         await WriteAndReleaseAsync(run).ConfigureAwait(false);
@@ -434,13 +438,15 @@ internal sealed class RunSupervisor(
         {
             local.Kill();
             var exit = await local.Completion.ConfigureAwait(false);
-            history.Add(RunRecord.EndOf(run.RunId, run.Job, clock.Now, RunOutcomes.LockLost) with
-            {
-                ExitCode = exit.ExitCode,
-                DurationSeconds = Math.Round(exit.Duration.TotalSeconds, 3),
-                LastLines = exit.LastLines,
-                Error = "The run was stopped: its lock was lost (" + why + ").",
-            });
+            await history.RecordAsync(
+                RunRecord.EndOf(run.RunId, run.Job, clock.Now, RunOutcomes.LockLost) with
+                {
+                    ExitCode = exit.ExitCode,
+                    DurationSeconds = Math.Round(exit.Duration.TotalSeconds, 3),
+                    LastLines = exit.LastLines,
+                    Error = "The run was stopped: its lock was lost (" + why + ").",
+                },
+                CancellationToken.None).ConfigureAwait(false);
         }
     }
 

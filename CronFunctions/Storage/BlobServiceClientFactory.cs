@@ -38,7 +38,7 @@ internal static class BlobServiceClientFactory
         return new BlobServiceClient(new Uri(serviceUri), CreateCredential(section), options);
     }
 
-    private static TokenCredential CreateCredential(IConfigurationSection section)
+    internal static TokenCredential CreateCredential(IConfigurationSection section)
     {
         var clientId = section["clientId"];
         if (string.Equals(section["credential"], "managedidentity", StringComparison.OrdinalIgnoreCase))

@@ -6,6 +6,8 @@ using Microsoft.Extensions.Configuration;
 // CronFunctions.Bench: drives the real pipeline (function classes + Azurite) outside the Functions host.
 //   run [options]       the benchmark: latency/throughput per call type, storage requests per call, contention,
 //                       memory, start-up (tables on stdout; see docs/benchmarks.md). Starts its own Azurite.
+//   history [options]   the run history's query cost: runs?job=X&limit=20 and runs/{id} with 100,000 runs stored,
+//                       before (hourly append blobs) and after (the table): storage requests, bytes, latency.
 //   drill               the fault drill: Azurite killed mid-burst, a job's process killed, an app instance killed;
 //                       exits non-zero if a safety assertion fails. Starts its own Azurite.
 // Its harness (Azurite, the fake backend, the app instances, the separate instance process the drill kills) is
@@ -20,6 +22,8 @@ try
     {
         case "run":
             return await RunCommand.RunAsync(RunOptions.Parse(args[1..]));
+        case "history":
+            return await CronFunctions.Bench.History.HistoryCommand.RunAsync(CronFunctions.Bench.History.HistoryOptions.Parse(args[1..]));
         case "drill" when args.Length == 1:
             return await DrillCommand.RunAsync();
         case StartupCommand.ProbeCommand:
@@ -27,6 +31,7 @@ try
         default:
             await Console.Error.WriteLineAsync(
                 "usage: CronFunctions.Bench run [--calls N] [--started-calls N] [--memory-calls N] [--contention-calls N] [--no-startup] [--no-r2r]\n" +
+                "       CronFunctions.Bench history [--runs N] [--limit N] [--repeat N] [--table-runs N]\n" +
                 "       CronFunctions.Bench drill");
             return 2;
     }

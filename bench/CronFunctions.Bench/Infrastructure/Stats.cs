@@ -95,7 +95,7 @@ internal static class Machine
         yield return $"- memory: {(memKb is null ? "unknown" : Fmt.N(long.Parse(memKb, CultureInfo.InvariantCulture) / 1024.0 / 1024.0, "0.0") + " GiB")}";
         yield return $"- OS: {System.Runtime.InteropServices.RuntimeInformation.OSDescription}";
         yield return $"- .NET: {System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription} ({System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier}), Server GC: {System.Runtime.GCSettings.IsServerGC}";
-        yield return $"- Azurite: {AzuriteVersion()} (blob, queue and table services in one process — the app uses blob; loopback, disk persistence)";
+        yield return $"- Azurite: {AzuriteVersion()} (blob, queue and table services in one process — the locks use blob, the run history table; loopback, disk persistence)";
         yield return $"- load average (1, 5, 15 min) at the start: {Load()} (anything else running on the machine shows here)";
     }
 

@@ -1,0 +1,21 @@
+using Azure.Storage.Blobs;
+using CronFunctions.Locking;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace CronFunctions.Status;
+
+internal static class StatusServiceCollectionExtensions
+{
+    /// <summary>Job health: per-job settings, the lock view, the status reader (API and dashboard) and the monitor (alarm).</summary>
+    public static IServiceCollection AddJobStatus(this IServiceCollection services)
+    {
+        services.AddOptions<StatusOptions>().BindConfiguration(StatusOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<StatusOptions>, StatusOptionsValidator>();
+        services.AddSingleton<IJobLockView>(sp => new BlobJobLockView(
+            sp.GetRequiredService<BlobServiceClient>().GetBlobContainerClient(sp.GetRequiredService<IOptions<LockOptions>>().Value.ContainerName)));
+        services.AddSingleton<JobStatusReader>();
+        services.AddSingleton<JobHealthMonitor>();
+        return services;
+    }
+}
