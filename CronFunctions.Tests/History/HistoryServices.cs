@@ -17,7 +17,7 @@ namespace CronFunctions.Tests.History;
 /// </summary>
 internal sealed class HistoryServices : IAsyncDisposable
 {
-    public const string Token = "history-test-token-0123456789";
+    public const string Token = "history-test-token-0123456789-abcdefgh";
 
     private readonly ServiceProvider _services;
 

@@ -22,11 +22,11 @@ internal sealed record Caller(string Client, string? CorrelationId, string? CfWo
         Printable(request.Headers[CfWorkerHeader].ToString(), 128),
         ScheduledTimeOf(request.Headers[ScheduledTimeHeader].ToString()));
 
-    /// <summary>An ISO 8601 time (as UTC, round-trip format), or null for anything else.</summary>
+    /// <summary>The header as the scheduler sent it when it is a printable date and time (ISO 8601), else null.</summary>
     private static string? ScheduledTimeOf(string value) =>
-        value.Length is > 0 and <= 64
-        && DateTimeOffset.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var time)
-            ? time.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture)
+        Printable(value, 64) is { } printable
+        && DateTimeOffset.TryParse(printable, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out _)
+            ? printable
             : null;
 
     /// <summary>Reads <c>{"source": "..."}</c> from a small JSON body; anything else is ignored (the body is optional).</summary>
@@ -64,7 +64,7 @@ internal sealed record Caller(string Client, string? CorrelationId, string? CfWo
 
     private static string? Printable(string? value, int maxLength) =>
         !string.IsNullOrEmpty(value) && value.Length <= maxLength
-            && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':' or '/' or '@' or ' ')
+            && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':' or '/' or '@' or '+' or ' ')
             ? value
             : null;
 }

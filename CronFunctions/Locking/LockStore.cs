@@ -80,105 +80,38 @@ internal sealed class LockStore(BlobContainerClient container, ILockClock clock,
         }, cancellationToken);
 
     /// <summary>
-    /// Takes a lease of <paramref name="duration"/> with our own <paramref name="leaseId"/>, only if the blob is still
-    /// as read (<paramref name="etag"/>). Never cancelled by the caller: once sent, the lease may exist, and we must
-    /// know. <see cref="LockWrite.Conflict"/>: someone else holds it or changed the blob since.
+    /// Takes a lease of <paramref name="duration"/> with our own <paramref name="leaseId"/>, only if the blob is still as
+    /// read (<paramref name="etag"/>). Never cancelled by the caller: once sent, the lease may exist, and we must know.
+    /// <see cref="LockWrite.Conflict"/>: someone else holds it or changed the blob since.
     /// </summary>
     public Task<LockWrite> AcquireAsync(string job, ETag etag, string leaseId, TimeSpan duration) =>
-        Guard(job, "acquire", async () =>
-        {
-            try
-            {
-                var response = await container.GetBlobClient(job).GetBlobLeaseClient(leaseId)
-                    .AcquireAsync(duration, new RequestConditions { IfMatch = etag }, CancellationToken.None).ConfigureAwait(false);
-                Observe(response.GetRawResponse());
-                return LockWrite.Done;
-            }
-            catch (RequestFailedException ex) when (ex.Status is 409 or 412)
-            {
-                return LockWrite.Conflict;
-            }
-        }, CancellationToken.None);
+        ConditionalAsync(job, "acquire", async ct => (await container.GetBlobClient(job).GetBlobLeaseClient(leaseId)
+            .AcquireAsync(duration, new RequestConditions { IfMatch = etag }, ct).ConfigureAwait(false)).GetRawResponse(), CancellationToken.None);
 
     /// <summary>Renews our lease. <see cref="LockWrite.Conflict"/>: it is gone (broken, taken, or expired and the blob changed).</summary>
     public Task<LockWrite> RenewAsync(string job, string leaseId, CancellationToken cancellationToken) =>
-        Guard(job, "renew", async () =>
-        {
-            try
-            {
-                var response = await container.GetBlobClient(job).GetBlobLeaseClient(leaseId)
-                    .RenewAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-                Observe(response.GetRawResponse());
-                return LockWrite.Done;
-            }
-            catch (RequestFailedException ex) when (ex.Status is 409 or 412 or 404)
-            {
-                return LockWrite.Conflict;
-            }
-        }, cancellationToken);
+        ConditionalAsync(job, "renew", async ct => (await container.GetBlobClient(job).GetBlobLeaseClient(leaseId)
+            .RenewAsync(cancellationToken: ct).ConfigureAwait(false)).GetRawResponse(), cancellationToken);
 
     /// <summary>Writes the run record under our lease. <see cref="LockWrite.Conflict"/>: the lease is no longer ours.</summary>
     public Task<LockWrite> WriteAsync(string job, string leaseId, LockRecord record, CancellationToken cancellationToken) =>
-        Guard(job, "write", async () =>
-        {
-            try
-            {
-                await container.GetBlobClient(job)
-                    .SetMetadataAsync(record.ToMetadata(), new BlobRequestConditions { LeaseId = leaseId }, cancellationToken).ConfigureAwait(false);
-                return LockWrite.Done;
-            }
-            catch (RequestFailedException ex) when (ex.Status is 409 or 412 or 404)
-            {
-                return LockWrite.Conflict;
-            }
-        }, cancellationToken);
+        ConditionalAsync(job, "write", async ct => (await container.GetBlobClient(job)
+            .SetMetadataAsync(record.ToMetadata(), new BlobRequestConditions { LeaseId = leaseId }, ct).ConfigureAwait(false)).GetRawResponse(), cancellationToken);
 
     /// <summary>Writes a record on a blob nobody leases, only if it is still as read.</summary>
     public Task<LockWrite> WriteUnleasedAsync(string job, ETag etag, LockRecord record, CancellationToken cancellationToken) =>
-        Guard(job, "fence", async () =>
-        {
-            try
-            {
-                await container.GetBlobClient(job)
-                    .SetMetadataAsync(record.ToMetadata(), new BlobRequestConditions { IfMatch = etag }, cancellationToken).ConfigureAwait(false);
-                return LockWrite.Done;
-            }
-            catch (RequestFailedException ex) when (ex.Status is 409 or 412 or 404)
-            {
-                return LockWrite.Conflict;
-            }
-        }, cancellationToken);
+        ConditionalAsync(job, "fence", async ct => (await container.GetBlobClient(job)
+            .SetMetadataAsync(record.ToMetadata(), new BlobRequestConditions { IfMatch = etag }, ct).ConfigureAwait(false)).GetRawResponse(), cancellationToken);
 
     /// <summary>Releases our lease. <see cref="LockWrite.Conflict"/>: it was not ours any more (nothing to release).</summary>
     public Task<LockWrite> ReleaseAsync(string job, string leaseId, CancellationToken cancellationToken) =>
-        Guard(job, "release", async () =>
-        {
-            try
-            {
-                await container.GetBlobClient(job).GetBlobLeaseClient(leaseId).ReleaseAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-                return LockWrite.Done;
-            }
-            catch (RequestFailedException ex) when (ex.Status is 409 or 412 or 404)
-            {
-                return LockWrite.Conflict;
-            }
-        }, cancellationToken);
+        ConditionalAsync(job, "release", async ct => (await container.GetBlobClient(job).GetBlobLeaseClient(leaseId)
+            .ReleaseAsync(cancellationToken: ct).ConfigureAwait(false)).GetRawResponse(), cancellationToken);
 
     /// <summary>Breaks a lease at once, only if the blob is still as read (an older version's infinite lease).</summary>
     public Task<LockWrite> BreakAsync(string job, ETag etag, CancellationToken cancellationToken) =>
-        Guard(job, "break", async () =>
-        {
-            try
-            {
-                await container.GetBlobClient(job).GetBlobLeaseClient()
-                    .BreakAsync(TimeSpan.Zero, new RequestConditions { IfMatch = etag }, cancellationToken).ConfigureAwait(false);
-                return LockWrite.Done;
-            }
-            catch (RequestFailedException ex) when (ex.Status is 409 or 412)
-            {
-                return LockWrite.Conflict;
-            }
-        }, cancellationToken);
+        ConditionalAsync(job, "break", async ct => (await container.GetBlobClient(job).GetBlobLeaseClient()
+            .BreakAsync(TimeSpan.Zero, new RequestConditions { IfMatch = etag }, ct).ConfigureAwait(false)).GetRawResponse(), cancellationToken);
 
     private async Task CreateAsync(BlobClient blob, RequestFailedException notFound, CancellationToken cancellationToken)
     {
@@ -213,6 +146,24 @@ internal sealed class LockStore(BlobContainerClient container, ILockClock clock,
 
         return date;
     }
+
+    /// <summary>
+    /// One conditional request: done, or <see cref="LockWrite.Conflict"/> when its condition failed (409: lease present
+    /// or absent; 412: ETag or lease id mismatch; 404: the blob is gone) — someone else moved first.
+    /// </summary>
+    private Task<LockWrite> ConditionalAsync(string job, string operation, Func<CancellationToken, Task<Response>> request, CancellationToken cancellationToken) =>
+        Guard(job, operation, async () =>
+        {
+            try
+            {
+                Observe(await request(cancellationToken).ConfigureAwait(false));
+                return LockWrite.Done;
+            }
+            catch (RequestFailedException ex) when (ex.Status is 409 or 412 or 404)
+            {
+                return LockWrite.Conflict;
+            }
+        }, cancellationToken);
 
     /// <summary>Every failure that is not a named outcome becomes <see cref="LockUnavailableException"/>, logged once here.</summary>
     private async Task<T> Guard<T>(string job, string operation, Func<Task<T>> action, CancellationToken cancellationToken)
