@@ -29,6 +29,16 @@ internal sealed class CronResult : IActionResult
     public static CronResult Json<T>(int statusCode, T body, JsonTypeInfo<T> typeInfo) =>
         new(statusCode, (stream, ct) => JsonSerializer.SerializeAsync(stream, body, typeInfo, ct), []);
 
+    /// <summary>
+    /// An answer whose body never changes, serialized once: refusals are answered thousands of times a second in a
+    /// flood, and should cost no more than writing a few bytes. Immutable, so one instance serves every call.
+    /// </summary>
+    public static CronResult Fixed(int statusCode, CronResponse body, params (string Name, string Value)[] headers)
+    {
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(body, CronJsonContext.Default.CronResponse);
+        return new(statusCode, (stream, ct) => stream.WriteAsync(bytes, ct).AsTask(), headers);
+    }
+
     public async Task ExecuteResultAsync(ActionContext context)
     {
         ArgumentNullException.ThrowIfNull(context);

@@ -15,6 +15,13 @@ namespace CronFunctions.Http;
 /// </summary>
 internal sealed class RequestGate(ClientRateLimiter limiter, BearerTokenValidator tokens, RefusalCounter refusals, ClientAddress addresses, ILogger<RequestGate> logger)
 {
+    private static readonly CronResult Unauthorized =
+        CronResult.Fixed(StatusCodes.Status401Unauthorized, CronResponse.ClientError("Unauthorized"), (HeaderNames.WWWAuthenticate, "Bearer"));
+
+    private static readonly CronResult?[] TooManyBySeconds = new CronResult?[61];
+    private static readonly CronResult PostOnly = NotAllowed(HttpMethods.Post);
+    private static readonly CronResult GetOnly = NotAllowed(HttpMethods.Get);
+
     /// <summary>Null when the call may go on (<paramref name="caller"/> says who it is), else the answer that refuses it.</summary>
     public CronResult? Admit(HttpRequest request, string endpoint, string method, out Caller caller, bool requireToken = true)
     {
@@ -24,10 +31,7 @@ internal sealed class RequestGate(ClientRateLimiter limiter, BearerTokenValidato
         if (!string.Equals(request.Method, method, StringComparison.OrdinalIgnoreCase))
         {
             reason = "method";
-            refused = new CronResult(
-                StatusCodes.Status405MethodNotAllowed,
-                CronResponse.ClientError($"Method not allowed; use {method}."),
-                (HeaderNames.Allow, method));
+            refused = method == HttpMethods.Post ? PostOnly : method == HttpMethods.Get ? GetOnly : NotAllowed(method);
         }
         else if (requireToken && tokens.Check(request) is var token && token != TokenCheck.Accepted)
         {
@@ -38,7 +42,7 @@ internal sealed class RequestGate(ClientRateLimiter limiter, BearerTokenValidato
                 TokenCheck.NotConfigured => "token_not_configured",
                 _ => "token_invalid",
             };
-            refused = new CronResult(StatusCodes.Status401Unauthorized, CronResponse.ClientError("Unauthorized"), (HeaderNames.WWWAuthenticate, "Bearer"));
+            refused = Unauthorized;
         }
 
         if (refused is not null)
@@ -64,10 +68,18 @@ internal sealed class RequestGate(ClientRateLimiter limiter, BearerTokenValidato
         return null;
     }
 
-    private static CronResult TooMany(TimeSpan retryAfter) => new(
-        StatusCodes.Status429TooManyRequests,
-        CronResponse.ClientError("Rate limit exceeded"),
-        (HeaderNames.RetryAfter, Seconds(retryAfter).ToString(CultureInfo.InvariantCulture)));
+    private static CronResult NotAllowed(string method) =>
+        CronResult.Fixed(StatusCodes.Status405MethodNotAllowed, CronResponse.ClientError($"Method not allowed; use {method}."), (HeaderNames.Allow, method));
+
+    /// <summary>The 429 for a wait of so many seconds (one fixed answer per second of the one-minute window).</summary>
+    private static CronResult TooMany(TimeSpan retryAfter)
+    {
+        var seconds = Math.Min(Seconds(retryAfter), TooManyBySeconds.Length - 1);
+        return TooManyBySeconds[seconds] ??= CronResult.Fixed(
+            StatusCodes.Status429TooManyRequests,
+            CronResponse.ClientError("Rate limit exceeded"),
+            (HeaderNames.RetryAfter, seconds.ToString(CultureInfo.InvariantCulture)));
+    }
 
     private static int Seconds(TimeSpan wait) => Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
 }
