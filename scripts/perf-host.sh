@@ -30,23 +30,28 @@ main() {
 
   build_app "$REPO_ROOT/CronFunctions/CronFunctions.csproj" "$WORK/app" "$WORK/build-app.log"
   build_app "$REPO_ROOT/bench/TrivialApp/TrivialApp.csproj" "$WORK/trivial" "$WORK/build-trivial.log"
+  # The same floor with the app's Application Insights wiring: what the platform's monitoring costs a call.
+  build_app "$REPO_ROOT/bench/TrivialApp.AppInsights/TrivialApp.AppInsights.csproj" "$WORK/trivial-ai" "$WORK/build-trivial-ai.log"
   log "building the load generator"
   dotnet build "$REPO_ROOT/bench/TrivialApp/LoadGen/LoadGen.csproj" -c Release -o "$WORK/loadgen" >"$WORK/build-loadgen.log" 2>&1 \
     || { tail -20 "$WORK/build-loadgen.log" >&2; die "load generator build failed"; }
   make_fake_backend "$BACKEND" 0
   start_azurite "$WORK/azurite.log"
 
-  local app_port trivial_port
-  app_port=$(free_port); trivial_port=$(free_port)
+  local app_port trivial_port trivial_ai_port
+  app_port=$(free_port); trivial_port=$(free_port); trivial_ai_port=$(free_port)
   start_host "$WORK/trivial" "$trivial_port" "$WORK/host-trivial.log" "cron-perf-trivial"
   local trivial_host=$HOST_PID
+  start_host "$WORK/trivial-ai" "$trivial_ai_port" "$WORK/host-trivial-ai.log" "cron-perf-trivial-ai"
+  local trivial_ai_host=$HOST_PID
   # The per-client limit is at its maximum: under the host every call comes from the same address, and the
   # measurement is of the pipeline, not of the limiter's refusals.
   start_host "$WORK/app" "$app_port" "$WORK/host-app.log" "cron-perf-app" \
     "ERIFY_CRON_TOKEN=$token" \
     "Cron__Local__PythonExecutable=/bin/sh" \
     "Cron__Local__BackendDirectory=$BACKEND" \
-    "Cron__RateLimit__PermitsPerMinute=100000"
+    "Cron__RateLimit__PermitsPerMinute=100000" \
+    "Cron__RateLimit__RefusalsPerMinute=100000"
   local app_host=$HOST_PID
   local quiet_port="" quiet_host=""
   if [ "${PERF_PROFILE:-0}" = 1 ]; then
@@ -62,6 +67,7 @@ main() {
     wait_http "http://127.0.0.1:$quiet_port/api/health" 120 >/dev/null || die "the quiet app's host did not answer (log: $WORK/host-app-quiet.log)"
   fi
   wait_http "http://127.0.0.1:$trivial_port/api/cron/trivial" 120 >/dev/null || die "the trivial app's host did not answer (log: $WORK/host-trivial.log)"
+  wait_http "http://127.0.0.1:$trivial_ai_port/api/cron/trivial" 120 >/dev/null || die "the trivial app's (App Insights) host did not answer (log: $WORK/host-trivial-ai.log)"
   wait_http "http://127.0.0.1:$app_port/api/health" 120 >/dev/null || die "the app's host did not answer (log: $WORK/host-app.log)"
 
   # check-current (daily schedule) becomes not due once one run has started; the fake job exits at once.
@@ -75,8 +81,9 @@ main() {
   done
   grep -q '"not_due"' <<<"$answer" || die "check-current did not become not due: $answer"
 
-  local trivial_worker app_worker
+  local trivial_worker trivial_ai_worker app_worker
   trivial_worker=$(pgrep -f "$WORK/trivial/TrivialApp.dll --host" | head -1)
+  trivial_ai_worker=$(pgrep -f "$WORK/trivial-ai/TrivialApp.dll --host" | head -1)
   app_worker=$(worker_pid "$WORK/app")
   if [ -z "$trivial_worker" ] || [ -z "$app_worker" ]; then die "could not find the worker processes"; fi
   local quiet_worker=""
@@ -85,6 +92,7 @@ main() {
   python3 - "$WORK/plan.json" <<PY
 import json, sys
 trivial = {"host": $trivial_host, "worker": $trivial_worker, "azurite": $AZURITE_PID}
+trivial_ai = {"host": $trivial_ai_host, "worker": ${trivial_ai_worker:-0}, "azurite": $AZURITE_PID}
 app = {"host": $app_host, "worker": $app_worker, "azurite": $AZURITE_PID}
 body = '{"source":"perf"}'
 json_headers = {"Content-Type": "application/json"}
@@ -96,6 +104,8 @@ plan = {
   "cases": [
     {"name": "trivial 401", "method": "POST", "url": "http://127.0.0.1:$trivial_port/api/cron/trivial",
      "expectStatus": 401, "expectBody": "Unauthorized", "headers": {"Authorization": "Bearer wrong"}, "body": body, "processes": trivial},
+    {"name": "trivial 401 + App Insights", "method": "POST", "url": "http://127.0.0.1:$trivial_ai_port/api/cron/trivial",
+     "expectStatus": 401, "expectBody": "Unauthorized", "headers": {"Authorization": "Bearer wrong"}, "body": body, "processes": trivial_ai},
     {"name": "refused (bad token)", "method": "POST", "url": "http://127.0.0.1:$app_port/api/cron/check-current",
      "expectStatus": 401, "expectBody": "Unauthorized", "headers": {"Authorization": "Bearer wrong"}, "body": body, "processes": app},
     {"name": "not due (valid token)", "method": "POST", "url": "http://127.0.0.1:$app_port/api/cron/check-current",
@@ -117,7 +127,7 @@ PY
   echo "- started $(date -u +%Y-%m-%dT%H:%M:%SZ); the load generator, both hosts, both workers and Azurite share the machine"
   echo "- command: \`CRON_FUNCTIONS_HOST=${CRON_FUNCTIONS_HOST:-} PERF_ROUNDS=${PERF_ROUNDS:-3} PERF_SECONDS=${PERF_SECONDS:-5} PERF_WARMUP=${PERF_WARMUP:-2} scripts/perf-host.sh\`"
   echo
-  log "measuring (this takes about $(( ${PERF_ROUNDS:-3} * (3 + ${PERF_PROFILE:-0}) * $(wc -w <<<"${PERF_CONCURRENCY:-1 16}") * (${PERF_WARMUP:-2} + ${PERF_SECONDS:-5}) )) s)"
+  log "measuring (this takes about $(( ${PERF_ROUNDS:-3} * (4 + ${PERF_PROFILE:-0}) * $(wc -w <<<"${PERF_CONCURRENCY:-1 16}") * (${PERF_WARMUP:-2} + ${PERF_SECONDS:-5}) )) s)"
   dotnet "$WORK/loadgen/LoadGen.dll" "$WORK/plan.json"
   local rc=$?
   echo
