@@ -86,6 +86,11 @@ internal sealed class TestApp : IAsyncDisposable
     /// <summary>The app's log records (Trace and up), unless the providers were replaced.</summary>
     public FakeLogCollector Logs => _services.GetFakeLogCollector();
 
+    /// <summary>The app's warnings and errors so far, one per line (event, message, exception): for assertion messages.</summary>
+    public string WarningsAndErrors() => string.Join(
+        Environment.NewLine,
+        Logs.GetSnapshot().Where(r => r.Level >= LogLevel.Warning).Select(r => $"{r.Level} {r.Id.Id} {r.Message} {r.Exception?.GetType().Name}: {r.Exception?.Message}"));
+
     /// <summary>The lock container this instance uses.</summary>
     public string LockContainer => _configuration["Cron:Lock:ContainerName"] ?? "cron-locks";
 

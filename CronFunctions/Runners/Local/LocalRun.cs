@@ -67,14 +67,17 @@ internal sealed class LocalRun
     {
         lifeline.Start();
         var run = new LocalRun(lifeline, job, runId, tailLines, maxLineBytes, logger);
-        var started = await Task.WhenAny(run._started.Task, run.Completion, Task.Delay(timeout)).ConfigureAwait(false);
-        if (started == run._started.Task)
+        var first = await Task.WhenAny(run._started.Task, run.Completion, Task.Delay(timeout)).ConfigureAwait(false);
+
+        // Asked, not inferred from which task came first: a job that exits at once can complete the run before the
+        // continuation of its (asynchronously signalled) start has run, and it did start.
+        if (run._started.Task.IsCompletedSuccessfully)
         {
             run.Pid = run._started.Task.Result;
             return run;
         }
 
-        if (started != run.Completion)
+        if (first != run.Completion)
         {
             run.Kill();
             await run.Completion.ConfigureAwait(false);
