@@ -15,6 +15,7 @@ public sealed class SeparateApp : IAsyncDisposable
     private static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(60);
 
     private readonly Process _process;
+    private int _disposed;
 
     private SeparateApp(Process process, IReadOnlyList<string> lines)
     {
@@ -137,8 +138,14 @@ public sealed class SeparateApp : IAsyncDisposable
     /// <summary>Kills the app instance outright (SIGKILL), leaving its runs' processes and their locks behind.</summary>
     public Task CrashAsync() => KillAsync(_process);
 
+    /// <summary>Kills the instance if it still runs; a second call does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await KillAsync(_process).ConfigureAwait(false);
         _process.Dispose();
     }
