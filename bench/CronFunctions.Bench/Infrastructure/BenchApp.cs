@@ -16,7 +16,12 @@ internal static class BenchApp
     public const string BadAuthorization = "Bearer not-the-token";
 
     // Thousands of calls from one address in seconds: the bench measures the pipeline, not the rate limiter.
-    private static readonly Dictionary<string, string?> NoRateLimit = new() { ["Cron:RateLimit:PermitsPerMinute"] = "100000" };
+    // (The refusal budget too: a refused cell measures the 401 path, not the 429 a flood from one client gets.)
+    private static readonly Dictionary<string, string?> NoRateLimit = new()
+    {
+        ["Cron:RateLimit:PermitsPerMinute"] = "100000",
+        ["Cron:RateLimit:RefusalsPerMinute"] = "100000",
+    };
 
     public static TestApp Create(string connectionString, FakeBackend backend, string container, StorageCounter storage, LogCounter logs) =>
         new(connectionString, backend.Directory, container, NoRateLimit, services: services =>
