@@ -47,6 +47,16 @@ public static class CronFunctionsRegistration
                 options.Rules.Remove(defaultRule);
             }
         });
+
+        // ASP.NET Core logs two Information events per request (request starting / finished) plus routing ones.
+        // With the Warning-only rule gone they would reach Application Insights and the host for every call,
+        // refused ones included: measured as the largest share of a refused call's cost under a flood. The
+        // host already records each invocation, so the worker keeps ASP.NET Core at Warning unless configured.
+        if (builder.Configuration["Logging:LogLevel:Microsoft.AspNetCore"] is null)
+        {
+            builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        }
+
         return builder;
     }
 

@@ -8,6 +8,7 @@ using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace CronFunctions.Tests.Endpoints;
@@ -55,5 +56,12 @@ public sealed class CompositionTests
         // Our decisions are Information events: the Application Insights SDK's Warning-only default rule is removed.
         var filters = services.GetRequiredService<IOptions<Microsoft.Extensions.Logging.LoggerFilterOptions>>().Value;
         Assert.DoesNotContain(filters.Rules, r => r.ProviderName == "Microsoft.Extensions.Logging.ApplicationInsights.ApplicationInsightsLoggerProvider");
+
+        // ...while ASP.NET Core's per-request Information events are not logged at all (they cost every refused call).
+        var loggers = services.GetRequiredService<ILoggerFactory>();
+        Assert.True(loggers.CreateLogger("CronFunctions.Http.CronPipeline").IsEnabled(LogLevel.Information));
+        Assert.False(loggers.CreateLogger("Microsoft.AspNetCore.Hosting.Diagnostics").IsEnabled(LogLevel.Information));
+        Assert.False(loggers.CreateLogger("Microsoft.AspNetCore.Routing.EndpointMiddleware").IsEnabled(LogLevel.Information));
+        Assert.True(loggers.CreateLogger("Microsoft.AspNetCore.Hosting.Diagnostics").IsEnabled(LogLevel.Warning));
     }
 }
