@@ -302,7 +302,7 @@ internal static class DrillCommand
 
     /// <summary>
     /// 3. The app instance that owns a run goes away — killed (SIGKILL), stopped by its host (SIGTERM), or cut off by a
-    /// 30 s storage outage — with the production lease (60 s): what becomes of its run, and when the job can run again.
+    /// 30 s storage outage — with the production lease (50 s): what becomes of its run, and when the job can run again.
     /// </summary>
     private static async Task<List<string>> OwnerLostAsync(AzuriteInstance azurite, List<Check> checks)
     {
