@@ -1,5 +1,4 @@
 using System.Globalization;
-using Azure.Identity;
 using CronFunctions.Diagnostics;
 using CronFunctions.History;
 using CronFunctions.Http;
@@ -52,7 +51,7 @@ internal sealed class RunsEndpoints(RequestGate gate, RunHistory history, ILogge
             var runs = await history.ListAsync(job.Count == 1 ? job[0] : null, limit, cancellationToken).ConfigureAwait(false);
             return CronResult.Json(StatusCodes.Status200OK, new RunList(runs, runs.Count, job.Count == 1 ? job[0] : null), RunJsonContext.Default.RunList);
         }
-        catch (Exception ex) when (StorageFailure.Is(ex) || ex is AuthenticationFailedException)
+        catch (Exception ex) when (StorageFailure.Is(ex))
         {
             return Unavailable(ex, "list");
         }
@@ -82,7 +81,7 @@ internal sealed class RunsEndpoints(RequestGate gate, RunHistory history, ILogge
                 ? new CronResult(StatusCodes.Status404NotFound, CronResponse.ClientError($"No run {runId}."))
                 : CronResult.Json(StatusCodes.Status200OK, run, RunJsonContext.Default.RunRecord);
         }
-        catch (Exception ex) when (StorageFailure.Is(ex) || ex is AuthenticationFailedException)
+        catch (Exception ex) when (StorageFailure.Is(ex))
         {
             return Unavailable(ex, "get");
         }

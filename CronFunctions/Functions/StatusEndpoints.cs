@@ -1,4 +1,3 @@
-using Azure.Identity;
 using CronFunctions.Http;
 using CronFunctions.Status;
 using CronFunctions.Storage;
@@ -35,7 +34,7 @@ internal sealed class StatusEndpoints(RequestGate gate, JobStatusReader reader, 
             var report = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             return CronResult.Json(StatusCodes.Status200OK, report, StatusJsonContext.Default.StatusReport);
         }
-        catch (Exception ex) when (StorageFailure.Is(ex) || ex is AuthenticationFailedException)
+        catch (Exception ex) when (StorageFailure.Is(ex))
         {
             StatusLog.StatusUnavailable(logger, ex, "status");
             return new CronResult(StatusCodes.Status503ServiceUnavailable, new CronResponse { Status = "error", Error = "The run history or the locks are unreachable." });
@@ -58,7 +57,7 @@ internal sealed class StatusEndpoints(RequestGate gate, JobStatusReader reader, 
             var report = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             return new DashboardResult(StatusCodes.Status200OK, DashboardPage.Render(report));
         }
-        catch (Exception ex) when (StorageFailure.Is(ex) || ex is AuthenticationFailedException)
+        catch (Exception ex) when (StorageFailure.Is(ex))
         {
             StatusLog.StatusUnavailable(logger, ex, "dashboard");
             return new DashboardResult(StatusCodes.Status503ServiceUnavailable,

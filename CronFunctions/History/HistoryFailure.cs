@@ -14,7 +14,7 @@ internal static class HistoryFailure
     /// </summary>
     public static bool IsTransient(Exception exception) =>
         !IsRejected(exception)
-        && (StorageFailure.Is(exception) || exception is AuthenticationFailedException or OperationCanceledException);
+        && (StorageFailure.Is(exception) || exception is OperationCanceledException);
 
     /// <summary>The service refused the record itself (malformed or too large): writing it again cannot help.</summary>
     public static bool IsRejected(Exception exception) => exception is RequestFailedException { Status: 400 or 413 };
