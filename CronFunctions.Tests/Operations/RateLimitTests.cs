@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using Azure.Core;
 using Azure.Core.Pipeline;
@@ -6,6 +7,7 @@ using CronFunctions.Jobs;
 using CronFunctions.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
@@ -96,6 +98,7 @@ public sealed class RateLimitTests(AzuriteFixture azurite) : IDisposable
     public async Task RefusedCalls_AreCountedAndSummarized_NeverLoggedOneByOne()
     {
         await using var app = new TestApp(azurite.ConnectionString, _backend.Directory, TestApp.NewContainerName());
+        using var metric = new MetricCollector<long>(app.Services.GetRequiredService<IMeterFactory>(), RefusalCounter.MeterName, "cronfunctions.refused");
 
         for (var i = 0; i < 50; i++)
         {
@@ -112,6 +115,13 @@ public sealed class RateLimitTests(AzuriteFixture azurite) : IDisposable
         Assert.Contains("rate_limited 20", summary.GetStructuredStateValue("ByReason"), StringComparison.Ordinal);
         Assert.Contains("198.51.100.20 50", summary.GetStructuredStateValue("ByClient"), StringComparison.Ordinal);
         Assert.DoesNotContain("forged-token", summary.Message, StringComparison.Ordinal);
+
+        // ...and as the metric, one measurement per refusal tagged by reason and endpoint (what a dashboard charts).
+        var measurements = metric.GetMeasurementSnapshot();
+        Assert.Equal(51, measurements.EvaluateAsCounter());
+        Assert.Equal(51, measurements.Count(m => m.Tags["endpoint"] is "ee-recent"));
+        Assert.Equal(20, measurements.Count(m => m.Tags["reason"] is "rate_limited"));
+        Assert.Equal(51 - 20, measurements.Count(m => m.Tags["reason"] is not "rate_limited"));
     }
 
     public static TheoryData<string?, string, string, int> Addresses => new()
