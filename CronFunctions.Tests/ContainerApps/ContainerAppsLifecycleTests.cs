@@ -6,7 +6,6 @@ using CronFunctions.Jobs;
 using CronFunctions.Runners.ContainerApps;
 using CronFunctions.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
 namespace CronFunctions.Tests.ContainerApps;
@@ -183,18 +182,10 @@ public sealed class ContainerAppsLifecycleTests(AzuriteFixture azurite) : IAsync
 
     private TestApp NewApp(Dictionary<string, string?>? extra = null, TimeProvider? time = null, StorageFaults? faults = null)
     {
-        var settings = new Dictionary<string, string?>
-        {
-            ["Cron:DefaultRunner"] = "containerapp",
-            ["Cron:ContainerApps:SubscriptionId"] = FakeArm.SubscriptionId,
-            ["Cron:ContainerApps:ResourceGroup"] = FakeArm.ResourceGroup,
-            ["Cron:ContainerApps:JobName"] = FakeArm.JobName,
-            ["Cron:ContainerApps:ResourceManagerEndpoint"] = _arm.Endpoint.ToString(),
-            ["Cron:ContainerApps:StatusPollInterval"] = "00:00:01",
-            ["Cron:ContainerApps:StartTimeout"] = "00:00:02",
-            ["Cron:ContainerApps:PollInterval"] = "00:00:00.200",
-            ["Cron:RateLimit:PermitsPerMinute"] = "100000",
-        };
+        var settings = _arm.AppSettings();
+        settings["Cron:ContainerApps:StartTimeout"] = "00:00:02";
+        settings["Cron:ContainerApps:PollInterval"] = "00:00:00.200";
+        settings["Cron:RateLimit:PermitsPerMinute"] = "100000";
         foreach (var (key, value) in extra ?? [])
         {
             settings[key] = value;
@@ -202,8 +193,7 @@ public sealed class ContainerAppsLifecycleTests(AzuriteFixture azurite) : IAsync
 
         var app = new TestApp(azurite.ConnectionString, _backend.Directory, _container, settings, time, s =>
         {
-            s.AddSingleton<IContainerAppsArmClient>(p => new ArmContainerAppsClient(
-                p.GetRequiredService<IOptions<ContainerAppsOptions>>(), _ => new FakeTokenCredential(), TimeProvider.System, new LoopbackHttpsTransport()));
+            FakeArm.AddArmClient(s);
             if (faults is not null)
             {
                 s.AddKeyedSingleton<HttpPipelinePolicy>(CronFunctions.CronFunctionsRegistration.StoragePolicyKey, faults);

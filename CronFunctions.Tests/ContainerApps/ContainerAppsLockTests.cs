@@ -1,8 +1,5 @@
 using CronFunctions.Jobs;
-using CronFunctions.Runners.ContainerApps;
 using CronFunctions.Tests.Infrastructure;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 
 namespace CronFunctions.Tests.ContainerApps;
 
@@ -20,20 +17,7 @@ public sealed class ContainerAppsLockTests(AzuriteFixture azurite) : IAsyncLifet
     public async Task InitializeAsync()
     {
         _arm = await FakeArm.StartAsync();
-        var settings = new Dictionary<string, string?>
-        {
-            ["Cron:DefaultRunner"] = "containerapp",
-            ["Cron:ContainerApps:SubscriptionId"] = FakeArm.SubscriptionId,
-            ["Cron:ContainerApps:ResourceGroup"] = FakeArm.ResourceGroup,
-            ["Cron:ContainerApps:JobName"] = FakeArm.JobName,
-            ["Cron:ContainerApps:ResourceManagerEndpoint"] = _arm.Endpoint.ToString(),
-            ["Cron:ContainerApps:StatusPollInterval"] = "00:00:01",
-        };
-        _app = new TestApp(azurite.ConnectionString, _backend.Directory, TestApp.NewContainerName(), settings, services: s =>
-        {
-            s.AddSingleton<IContainerAppsArmClient>(p => new ArmContainerAppsClient(
-                p.GetRequiredService<IOptions<ContainerAppsOptions>>(), _ => new FakeTokenCredential(), TimeProvider.System, new LoopbackHttpsTransport()));
-        });
+        _app = new TestApp(azurite.ConnectionString, _backend.Directory, TestApp.NewContainerName(), _arm.AppSettings(), services: FakeArm.AddArmClient);
     }
 
     public async Task DisposeAsync()

@@ -4,10 +4,13 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Azure.Core;
 using Azure.Core.Pipeline;
+using CronFunctions.Runners.ContainerApps;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace CronFunctions.Tests.ContainerApps;
 
@@ -92,6 +95,22 @@ internal sealed partial class FakeArm : IAsyncDisposable
             return _executions.Single(e => e["name"]!.GetValue<string>() == name)["properties"]!["status"]!.GetValue<string>();
         }
     }
+
+    /// <summary>The settings that make an app's default runner the Container Apps runner, starting this fake's job.</summary>
+    public Dictionary<string, string?> AppSettings() => new()
+    {
+        ["Cron:DefaultRunner"] = "containerapp",
+        ["Cron:ContainerApps:SubscriptionId"] = SubscriptionId,
+        ["Cron:ContainerApps:ResourceGroup"] = ResourceGroup,
+        ["Cron:ContainerApps:JobName"] = JobName,
+        ["Cron:ContainerApps:ResourceManagerEndpoint"] = Endpoint.ToString(),
+        ["Cron:ContainerApps:StatusPollInterval"] = "00:00:01",
+    };
+
+    /// <summary>Gives an app an ARM client that reaches this fake over loopback with a fake token.</summary>
+    public static void AddArmClient(IServiceCollection services) =>
+        services.AddSingleton<IContainerAppsArmClient>(p => new ArmContainerAppsClient(
+            p.GetRequiredService<IOptions<ContainerAppsOptions>>(), _ => new FakeTokenCredential(), TimeProvider.System, new LoopbackHttpsTransport()));
 
     public static async Task<FakeArm> StartAsync()
     {
