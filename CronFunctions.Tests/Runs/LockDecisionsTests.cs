@@ -65,7 +65,7 @@ public sealed class LockDecisionsTests
     {
         var (_, snapshot, now, force, remote, probe, localAlive, expected) = Table.Single(c => c.Name == name);
 
-        var decision = LockDecisions.Decide(snapshot, now, Daily, force, Lease, remote, probe, localAlive);
+        var decision = LockDecisions.Decide(snapshot, now, Daily, force, Lease, remote, probe, _ => localAlive);
 
         Assert.Equal(expected, Describe(decision));
     }

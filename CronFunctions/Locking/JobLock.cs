@@ -35,8 +35,6 @@ internal sealed class JobLock(
 
     private readonly ConcurrentDictionary<string, LockAttempt.NotDue> _notDue = new(StringComparer.Ordinal);
 
-    public string ContainerName => store.ContainerName;
-
     public async Task<LockAttempt> TryAcquireAsync(JobSettings settings, string runId, bool force, CancellationToken cancellationToken)
     {
         var job = settings.Job.Name;
@@ -63,7 +61,7 @@ internal sealed class JobLock(
             var decision = LockDecisions.Decide(
                 snapshot, now, settings, force, leaseDuration,
                 remoteRunner: recordRunner?.IsRemote ?? false,
-                localProcessAlive: record?.Handle?.Runner == RunnerKinds.Local ? LocalProcessRunner.IsAliveHere(record.Handle) : null);
+                localProcessAlive: IsLocalProcessAliveHere);
 
             if (decision is LockDecision.AskRunner ask)
             {
@@ -190,6 +188,10 @@ internal sealed class JobLock(
             throw;
         }
     }
+
+    /// <summary>Asked only when the decision turns on it (a live local record without a lease): it reads /proc.</summary>
+    private static bool? IsLocalProcessAliveHere(LockRecord record) =>
+        record.Handle?.Runner == RunnerKinds.Local ? LocalProcessRunner.IsAliveHere(record.Handle) : null;
 
     private LockAttempt.NotDue Remember(string job, LockAttempt.NotDue notDue)
     {

@@ -87,7 +87,7 @@ internal static class LockDecisions
         TimeSpan leaseDuration,
         bool remoteRunner,
         RunProbe? probe = null,
-        bool? localProcessAlive = null)
+        Func<LockRecord, bool?>? localProcessAlive = null)
     {
         var record = snapshot.Record;
         if (snapshot.Lease == LeaseView.Held)
@@ -123,7 +123,7 @@ internal static class LockDecisions
             };
         }
 
-        if (localProcessAlive == true)
+        if (localProcessAlive?.Invoke(record) == true)
         {
             // Belt and braces: a process of this run is alive on this very host, whatever the lease says.
             return new LockDecision.Busy(record.RunId, "its process is alive on this host");

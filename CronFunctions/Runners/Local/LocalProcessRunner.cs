@@ -104,7 +104,7 @@ internal sealed class LocalProcessRunner(
         {
             using var process = Process.GetProcessById(pid);
             var sameProcess = !process.HasExited && !IsZombie(pid)
-                && (handle.ProcessStartTicks is not { } expected || TryGetStartTicks(pid) is not { } actual
+                && (handle.ProcessStartTicks is not { } expected || TryGetStartTicks(process) is not { } actual
                     || Math.Abs(actual - expected) <= TimeSpan.TicksPerSecond);
             return sameProcess || GroupHasLiveMembers(pid);
         }
@@ -200,9 +200,21 @@ internal sealed class LocalProcessRunner(
         try
         {
             using var process = Process.GetProcessById(pid);
+            return TryGetStartTicks(process);
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    private static long? TryGetStartTicks(Process process)
+    {
+        try
+        {
             return process.StartTime.ToUniversalTime().Ticks;
         }
-        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or Win32Exception or NotSupportedException)
+        catch (Exception ex) when (ex is InvalidOperationException or Win32Exception or NotSupportedException)
         {
             return null;
         }
