@@ -110,7 +110,7 @@ internal sealed class CronPipeline(
             Force = parameters.Force,
             Arguments = parameters.Arguments,
         };
-        var request = new RunRequest(run.RunId, job, parameters.Arguments, run.Record.Started, settings.MaxRuntime, run.LifelineDeadline);
+        var request = new RunRequest(run.RunId, job, parameters.Arguments, run.Record.Started, settings.MaxRuntime, run.ValidUntil);
         RunStart start;
         try
         {
@@ -122,7 +122,7 @@ internal sealed class CronPipeline(
                 ? (runnerException.StatusCode, runnerException.SafeMessage)
                 : (StatusCodes.Status500InternalServerError, "The job could not be started.");
             Log.RunnerFailed(logger, ex, job.Name, run.RunId, runner.Kind, message);
-            await run.FailStartAsync(message, RecordWait).ConfigureAwait(false);
+            await run.FailStartAsync(RecordWait).ConfigureAwait(false);
             await history.RecordAsync(record with { Decision = RunRecord.Failed, Reason = "runner_failed", HttpStatus = status, Error = message, Outcome = RunOutcomes.FailedToStart }, CancellationToken.None).ConfigureAwait(false);
             return new CronResult(status, CronResponse.ServerError(job.Name, message) with { RunId = run.RunId });
         }

@@ -74,9 +74,6 @@ internal abstract record RunStart
 /// </summary>
 internal sealed record RunHandle(string Runner, string Id, string? Host = null, int? Pid = null, string? Execution = null, long? ProcessStartTicks = null);
 
-/// <summary>How a run ended, as seen by its owner.</summary>
-internal sealed record RunOutcome(string Outcome, int? ExitCode, TimeSpan Duration, IReadOnlyList<string> LastLines);
-
 /// <summary>
 /// The runner could not start a run. <see cref="SafeMessage"/> is returned to the caller as is, so it must never
 /// carry a secret; <see cref="StatusCode"/> is 500 (our side), 502 (the remote API failed) or 503 (throttled/unavailable).

@@ -22,18 +22,22 @@ internal sealed class OwnedRun
     private LockRecord _record;
     private bool _dirty;
     private bool _finishStart;
-    private string? _startError;
     private long _validUntil;
 
-    internal OwnedRun(JobSettings settings, IJobRunner runner, string leaseId, LockRecord record, long leaseSentAt, TimeSpan lifelineBudget, bool adopted)
+    /// <param name="validUntil">A <see cref="Stopwatch"/> timestamp: see <see cref="ValidUntil"/>.</param>
+    /// <param name="adopted">
+    /// Whether this instance took over a live remote run from another instance rather than starting it: then the
+    /// record is written under our lease at once, with its handle as the runner found it.
+    /// </param>
+    internal OwnedRun(JobSettings settings, IJobRunner runner, string leaseId, LockRecord record, long leaseSentAt, long validUntil, bool adopted)
     {
         Settings = settings;
         Runner = runner;
         LeaseId = leaseId;
         _record = record;
         LeaseSentAt = leaseSentAt;
-        ValidUntil = leaseSentAt + (long)(lifelineBudget.TotalSeconds * Stopwatch.Frequency);
-        Adopted = adopted;
+        ValidUntil = validUntil;
+        _dirty = adopted;
     }
 
     public JobSettings Settings { get; }
@@ -45,9 +49,6 @@ internal sealed class OwnedRun
     public string LeaseId { get; }
 
     public string RunId => Record.RunId;
-
-    /// <summary>Whether this instance took over a live remote run from another instance rather than starting it.</summary>
-    public bool Adopted { get; }
 
     /// <summary>The record as it should be in storage (written by the supervisor).</summary>
     public LockRecord Record
@@ -61,12 +62,12 @@ internal sealed class OwnedRun
         }
     }
 
-    /// <summary>A <see cref="Stopwatch"/> timestamp: a local run must be dead by then unless the lease is renewed.</summary>
-    public long LifelineDeadline => ValidUntil;
-
     internal long LeaseSentAt { get; }
 
-    /// <summary>When our lease time is over for sure, a margin before the service expires it (monotonic clock).</summary>
+    /// <summary>
+    /// When our lease time is over for sure, a margin before the service expires it (a <see cref="Stopwatch"/>
+    /// timestamp): a local run must be dead by then unless the lease is renewed.
+    /// </summary>
     internal long ValidUntil
     {
         get => Volatile.Read(ref _validUntil);
@@ -96,23 +97,17 @@ internal sealed class OwnedRun
     /// <summary>The start's answer was lost: hold the lock until the runner can tell whether the run exists.</summary>
     public Task MarkUnknownAsync(TimeSpan waitForWrite)
     {
-        lock (_gate)
-        {
-            _record = _record with { State = RunState.StartUnknown };
-            _dirty = true;
-        }
-
+        Update(r => r with { State = RunState.StartUnknown });
         Signal();
         return WaitWrittenAsync(waitForWrite);
     }
 
     /// <summary>The runner refused: record it (the slot stays due) and free the lock.</summary>
-    public Task FailStartAsync(string error, TimeSpan waitForWrite)
+    public Task FailStartAsync(TimeSpan waitForWrite)
     {
         lock (_gate)
         {
             _finishStart = true;
-            _startError = error;
         }
 
         Signal();
@@ -164,12 +159,11 @@ internal sealed class OwnedRun
         written.TrySetResult();
     }
 
-    /// <summary>Whether the pipeline reported a refused start (and why), once.</summary>
-    internal bool TakeFailedStart(out string? error)
+    /// <summary>Whether the pipeline reported a refused start, once (the pipeline records why).</summary>
+    internal bool TakeFailedStart()
     {
         lock (_gate)
         {
-            error = _startError;
             var failed = _finishStart;
             _finishStart = false;
             return failed;

@@ -55,17 +55,14 @@ internal sealed class RunSupervisor(
     /// <summary>The loops of the runs this instance owns (for tests and graceful waits).</summary>
     internal IReadOnlyCollection<Task> Active => [.. _runs.Values];
 
-    internal IReadOnlyCollection<OwnedRun> Owned => [.. _runs.Keys];
-
     /// <summary>Takes ownership of a lock just acquired for a new run (its record says Starting).</summary>
     public OwnedRun Own(JobSettings settings, IJobRunner runner, string leaseId, LockRecord record, long leaseSentAt) =>
-        Begin(new OwnedRun(settings, runner, leaseId, record, leaseSentAt, Options.LifelineBudget, adopted: false));
+        Begin(new OwnedRun(settings, runner, leaseId, record, leaseSentAt, leaseSentAt + Ticks(Options.LifelineBudget), adopted: false));
 
     /// <summary>Takes ownership of a live remote run another instance started and nobody watches.</summary>
     public OwnedRun Adopt(JobSettings settings, IJobRunner runner, string leaseId, LockRecord record, long leaseSentAt)
     {
-        var run = new OwnedRun(settings, runner, leaseId, record, leaseSentAt, Options.LifelineBudget, adopted: true);
-        run.Update(r => r); // write the record under our lease at once: its handle, as the runner found it
+        var run = new OwnedRun(settings, runner, leaseId, record, leaseSentAt, leaseSentAt + Ticks(Options.LifelineBudget), adopted: true);
         Log.RunAdopted(logger, run.Job, run.RunId, record.Handle?.Id);
         return Begin(run);
     }
@@ -145,7 +142,7 @@ internal sealed class RunSupervisor(
                 }
 
                 // The runner refused the start: record it (the slot stays due) and free the lock.
-                if (run.TakeFailedStart(out _))
+                if (run.TakeFailedStart())
                 {
                     await FailedToStartAsync(run, error: null).ConfigureAwait(false); // the request records why
                     return;
@@ -267,7 +264,6 @@ internal sealed class RunSupervisor(
     /// <summary>A local run's outcome from how its lifeline ended and why we stopped it, if we did.</summary>
     private static string OutcomeOf(LocalExit exit, string? stopOutcome) => exit.Reason switch
     {
-        LocalExit.Exited when stopOutcome is null => exit.ExitCode == 0 ? RunOutcomes.Succeeded : RunOutcomes.Failed,
         LocalExit.Deadline => RunOutcomes.LockLost,
         LocalExit.LifelineLost => RunOutcomes.Failed,
         _ => stopOutcome ?? (exit.ExitCode == 0 ? RunOutcomes.Succeeded : RunOutcomes.Failed),

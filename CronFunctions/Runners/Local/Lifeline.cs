@@ -73,7 +73,7 @@ internal static class Lifeline
         private readonly Stream _stderr = Console.OpenStandardError();
         private readonly Lock _gate = new();
         private long _deadline = deadline;
-        private string _reason = "exited";
+        private string _reason = LocalExit.Exited;
         private Process? _job;
         private int _group;
 
@@ -104,13 +104,13 @@ internal static class Lifeline
             }
             catch (Exception ex) when (ex is Win32Exception or InvalidOperationException or PlatformNotSupportedException)
             {
-                await WriteControlAsync(Failed + OneLine(ex.Message)).ConfigureAwait(false);
+                WriteControl(Failed + OneLine(ex.Message));
                 return 127;
             }
 
             _group = newSession ? _job.Id : 0;
             _job.StandardInput.Close(); // the job never reads our stdin: that pipe is the lifeline
-            await WriteControlAsync(Started + _job.Id.ToString(CultureInfo.InvariantCulture)).ConfigureAwait(false);
+            WriteControl(Started + _job.Id.ToString(CultureInfo.InvariantCulture));
 
             var stdout = Pump(_job.StandardOutput.BaseStream, _stdout);
             var stderr = Pump(_job.StandardError.BaseStream, _stderr);
@@ -131,7 +131,7 @@ internal static class Lifeline
                 reason = _reason;
             }
 
-            await WriteControlAsync(Exited + "code=" + code.ToString(CultureInfo.InvariantCulture) + " reason=" + reason).ConfigureAwait(false);
+            WriteControl(Exited + "code=" + code.ToString(CultureInfo.InvariantCulture) + " reason=" + reason);
             return code;
         }
 
@@ -153,7 +153,7 @@ internal static class Lifeline
                     }
                     else if (parts.Length == 2 && parts[0] == "stop" && long.TryParse(parts[1], CultureInfo.InvariantCulture, out var ms))
                     {
-                        await TerminateAsync("stopped", TimeSpan.FromMilliseconds(ms)).ConfigureAwait(false);
+                        await TerminateAsync(LocalExit.Stopped, TimeSpan.FromMilliseconds(ms)).ConfigureAwait(false);
                     }
                 }
             }
@@ -163,7 +163,7 @@ internal static class Lifeline
             }
 
             // End of file: the app that owns this run is gone. Stop the job, within its lease time whatever the grace.
-            await TerminateAsync("owner-gone", grace).ConfigureAwait(false);
+            await TerminateAsync(LocalExit.OwnerGone, grace).ConfigureAwait(false);
         }
 
         private async Task WatchDeadlineAsync()
@@ -179,7 +179,7 @@ internal static class Lifeline
                 var remaining = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), current);
                 if (remaining <= TimeSpan.Zero)
                 {
-                    SetReason("deadline");
+                    SetReason(LocalExit.Deadline);
                     Signal(NativeMethods.SigKill);
                     return;
                 }
@@ -218,7 +218,7 @@ internal static class Lifeline
         {
             lock (_gate)
             {
-                if (_reason == "exited")
+                if (_reason == LocalExit.Exited)
                 {
                     _reason = reason;
                 }
@@ -268,11 +268,7 @@ internal static class Lifeline
             }
         }
 
-        private Task WriteControlAsync(string text)
-        {
-            Write(_stdout, Marker + text);
-            return Task.CompletedTask;
-        }
+        private void WriteControl(string text) => Write(_stdout, Marker + text);
 
         private static void Write(Stream to, string line)
         {

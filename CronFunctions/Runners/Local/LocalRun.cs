@@ -17,6 +17,9 @@ internal sealed record LocalExit(int? ExitCode, string Reason, TimeSpan Duration
     /// <summary>Its owner's lease time ran out before the owner extended it.</summary>
     public const string Deadline = "deadline";
 
+    /// <summary>Its owner's pipe closed: the app that started it is gone.</summary>
+    public const string OwnerGone = "owner-gone";
+
     /// <summary>The lifeline itself died (killed from outside); the app killed the job's group.</summary>
     public const string LifelineLost = "lifeline-lost";
 }
@@ -53,8 +56,6 @@ internal sealed class LocalRun
     public string Job { get; }
 
     public string RunId { get; }
-
-    public int LifelinePid => _lifeline.Id;
 
     /// <summary>The job's own pid (it leads its process group), once started.</summary>
     public int? Pid { get; private set; }
@@ -97,11 +98,7 @@ internal sealed class LocalRun
     /// <summary>Kills the lifeline (its stdin closes with it) and the job's group outright.</summary>
     public void Kill()
     {
-        if (Pid is { } pid && !OperatingSystem.IsWindows())
-        {
-            _ = NativeMethods.Kill(-pid, NativeMethods.SigKill);
-        }
-
+        KillGroup();
         try
         {
             _lifeline.Kill(entireProcessTree: true);
@@ -191,11 +188,16 @@ internal sealed class LocalRun
         }
 
         // The lifeline died without a word (killed from outside): nothing watches the job any more, so end it here.
+        KillGroup();
+        return new LocalExit(Pid is null ? null : lifelineCode, Pid is null ? "not-started" : LocalExit.LifelineLost, duration, _tail.Snapshot());
+    }
+
+    /// <summary>SIGKILL to the job's process group (the job leads it), once it is known.</summary>
+    private void KillGroup()
+    {
         if (Pid is { } pid && !OperatingSystem.IsWindows())
         {
             _ = NativeMethods.Kill(-pid, NativeMethods.SigKill);
         }
-
-        return new LocalExit(Pid is null ? null : lifelineCode, Pid is null ? "not-started" : LocalExit.LifelineLost, duration, _tail.Snapshot());
     }
 }
