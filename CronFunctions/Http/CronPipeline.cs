@@ -35,11 +35,13 @@ internal sealed class CronPipeline(
 
     public async Task<IActionResult> RunAsync(HttpRequest request, JobDefinition job, CancellationToken cancellationToken)
     {
-        var refused = gate.Admit(request, job.Name, HttpMethods.Post, out var caller);
+        var refused = gate.Admit(request, job.Name, HttpMethods.Post, out var client);
         if (refused is not null)
         {
             return refused;
         }
+
+        var caller = Caller.From(request, client);
 
         var id = RunIds.New(timeProvider.GetUtcNow());
         using var scope = logger.BeginScope(new Dictionary<string, object?>

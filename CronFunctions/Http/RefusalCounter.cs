@@ -37,7 +37,8 @@ internal sealed class RefusalCounter : BackgroundService
     {
         _refused.Add(1, new KeyValuePair<string, object?>("reason", reason), new KeyValuePair<string, object?>("endpoint", endpoint));
         var counts = Volatile.Read(ref _counts);
-        var key = counts.Count < MaxClients || counts.ContainsKey((client, reason)) ? (client, reason) : (OtherClients, reason);
+        // ContainsKey first: Count takes every lock of the dictionary, so it is asked only for a key not yet counted.
+        var key = counts.ContainsKey((client, reason)) || counts.Count < MaxClients ? (client, reason) : (OtherClients, reason);
         counts.AddOrUpdate(key, 1, (_, n) => n + 1);
     }
 

@@ -22,10 +22,10 @@ internal sealed class RequestGate(ClientRateLimiter limiter, BearerTokenValidato
     private static readonly CronResult PostOnly = NotAllowed(HttpMethods.Post);
     private static readonly CronResult GetOnly = NotAllowed(HttpMethods.Get);
 
-    /// <summary>Null when the call may go on (<paramref name="caller"/> says who it is), else the answer that refuses it.</summary>
-    public CronResult? Admit(HttpRequest request, string endpoint, string method, out Caller caller, bool requireToken = true)
+    /// <summary>Null when the call may go on (<paramref name="client"/> is its address), else the answer that refuses it.</summary>
+    public CronResult? Admit(HttpRequest request, string endpoint, string method, out string client, bool requireToken = true)
     {
-        caller = Caller.From(request, addresses.Of(request));
+        client = addresses.Of(request);
         string? reason = null;
         CronResult? refused = null;
         if (!string.Equals(request.Method, method, StringComparison.OrdinalIgnoreCase))
@@ -47,21 +47,21 @@ internal sealed class RequestGate(ClientRateLimiter limiter, BearerTokenValidato
 
         if (refused is not null)
         {
-            if (!limiter.TryAcquire(Budget.Refused, caller.Client, out var wait))
+            if (!limiter.TryAcquire(Budget.Refused, client, out var wait))
             {
-                refusals.Count(endpoint, "rate_limited", caller.Client);
+                refusals.Count(endpoint, "rate_limited", client);
                 return TooMany(wait);
             }
 
-            refusals.Count(endpoint, reason!, caller.Client);
+            refusals.Count(endpoint, reason!, client);
             return refused;
         }
 
-        var (budget, key) = requireToken ? (Budget.Authenticated, endpoint) : (Budget.Public, caller.Client);
+        var (budget, key) = requireToken ? (Budget.Authenticated, endpoint) : (Budget.Public, client);
         if (!limiter.TryAcquire(budget, key, out var retryAfter))
         {
             var seconds = Seconds(retryAfter);
-            Log.RateLimited(logger, caller.Client, endpoint, seconds);
+            Log.RateLimited(logger, client, endpoint, seconds);
             return TooMany(retryAfter);
         }
 
