@@ -96,6 +96,6 @@ internal sealed class RunsEndpoints(RequestGate gate, RunHistory history, ILogge
     private CronResult Unavailable(Exception ex, string operation)
     {
         Log.RunHistoryUnavailable(logger, ex, operation);
-        return new CronResult(StatusCodes.Status503ServiceUnavailable, new CronResponse { Status = "error", Error = "The run history is unreachable." });
+        return new CronResult(StatusCodes.Status503ServiceUnavailable, CronResponse.ServerError(job: null, "The run history is unreachable."));
     }
 }

@@ -37,7 +37,7 @@ internal sealed class StatusEndpoints(RequestGate gate, JobStatusReader reader, 
         catch (Exception ex) when (StorageFailure.Is(ex))
         {
             StatusLog.StatusUnavailable(logger, ex, "status");
-            return new CronResult(StatusCodes.Status503ServiceUnavailable, new CronResponse { Status = "error", Error = "The run history or the locks are unreachable." });
+            return new CronResult(StatusCodes.Status503ServiceUnavailable, CronResponse.ServerError(job: null, "The run history or the locks are unreachable."));
         }
     }
 

@@ -72,11 +72,11 @@ internal sealed class CronPipeline(
             Log.LockStoreUnavailable(logger, ex, job.Name);
             const string message = "The lock store is unreachable; the job was not started.";
             await history.RecordAsync(Record(id, job, RunRecord.Failed, caller, StatusCodes.Status503ServiceUnavailable) with { Reason = "lock_unavailable", Error = message }, CancellationToken.None).ConfigureAwait(false);
-            return Unavailable(job, message, StoreRetryAfter);
+            return Unavailable(job, message);
         }
         catch (AppStoppingException)
         {
-            return Unavailable(job, "This app instance is shutting down; the job was not started.", StoreRetryAfter);
+            return Unavailable(job, "This app instance is shutting down; the job was not started.");
         }
 
         switch (attempt)
@@ -148,11 +148,11 @@ internal sealed class CronPipeline(
         }
     }
 
-    private static CronResult Unavailable(JobDefinition job, string message, TimeSpan retryAfter) =>
+    private static CronResult Unavailable(JobDefinition job, string message) =>
         new(
             StatusCodes.Status503ServiceUnavailable,
             CronResponse.ServerError(job.Name, message),
-            (HeaderNames.RetryAfter, ((int)retryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture)));
+            (HeaderNames.RetryAfter, ((int)StoreRetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture)));
 
     private RunRecord Record(string id, JobDefinition job, string decision, Caller caller, int status) => new()
     {

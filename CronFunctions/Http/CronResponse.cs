@@ -36,7 +36,7 @@ internal sealed record CronResponse
     public static CronResponse ClientError(string error) => new() { Error = error };
 
     /// <summary>Our failure (500, 502, 503): <c>{"status":"error","error": ...}</c> with a caller-safe message.</summary>
-    public static CronResponse ServerError(string job, string error) => new() { Status = "error", Job = job, Error = error };
+    public static CronResponse ServerError(string? job, string error) => new() { Status = "error", Job = job, Error = error };
 }
 
 [JsonSourceGenerationOptions(
