@@ -1,4 +1,3 @@
-using Azure.Core;
 using Azure.Core.Pipeline;
 using Azure.Storage.Blobs;
 using CronFunctions.Health;
@@ -26,7 +25,7 @@ namespace CronFunctions;
 /// <summary>The composition root: everything CronFunctions registers, in one place.</summary>
 public static class CronFunctionsRegistration
 {
-    /// <summary>Service key under which <see cref="HttpPipelinePolicy"/> instances are added to the lock store's client.</summary>
+    /// <summary>Service key under which <see cref="HttpPipelinePolicy"/> instances are added to the storage clients (locks and history).</summary>
     internal const string StoragePolicyKey = "storage";
 
     public static FunctionsApplicationBuilder AddCronFunctions(this FunctionsApplicationBuilder builder)
@@ -78,22 +77,7 @@ public static class CronFunctionsRegistration
         services.AddSingleton<JobSettingsCatalog>();
 
         services.AddOptions<LockOptions>().BindConfiguration(LockOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddSingleton(sp =>
-        {
-            var blobOptions = new BlobClientOptions
-            {
-                // Fail fast so an unreachable store is a prompt 503, not a request stuck in retries.
-                Retry = { MaxRetries = 2, Delay = TimeSpan.FromMilliseconds(200), Mode = RetryMode.Exponential, NetworkTimeout = TimeSpan.FromSeconds(10) },
-            };
-
-            // Extra per-call policies (the bench counts storage requests with one).
-            foreach (var policy in sp.GetKeyedServices<HttpPipelinePolicy>(StoragePolicyKey))
-            {
-                blobOptions.AddPolicy(policy, HttpPipelinePosition.PerCall);
-            }
-
-            return BlobServiceClientFactory.Create(configuration, blobOptions);
-        });
+        services.AddSingleton(sp => BlobServiceClientFactory.Create(configuration, StorageClientOptions.FailFast(new BlobClientOptions(), sp)));
         services.TryAddSingleton<ILockClock, StorageClock>();
         services.AddSingleton(sp => new LockStore(
             sp.GetRequiredService<BlobServiceClient>().GetBlobContainerClient(sp.GetRequiredService<IOptions<LockOptions>>().Value.ContainerName),
