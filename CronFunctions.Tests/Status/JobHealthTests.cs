@@ -73,7 +73,7 @@ public sealed class JobHealthTests
         var missed = Run("parties-import", "2026-11-24T02:06:05Z", "Succeeded");
         Assert.Equal(HealthState.Overdue, Judge(Daily, "2026-11-25T03:10:00Z", [missed]).State);
 
-        var running = new LockView("20261125T031100Z-0000000b", At("2026-11-25T03:11:00Z"), At("2026-11-25T05:11:00Z"), "20261125T031100Z-0000000b");
+        var running = new LockView("20261125T031100Z-0000000b", At("2026-11-25T03:11:00Z"));
         Assert.Equal(HealthState.Ok, Judge(Daily, "2026-11-25T03:11:30Z", [Run("parties-import", "2026-11-25T03:11:00Z", null), missed], running).State);
 
         var caughtUp = Judge(Daily, "2026-11-25T03:20:00Z", [Run("parties-import", "2026-11-25T03:11:00Z", "Succeeded"), missed]);
@@ -107,7 +107,7 @@ public sealed class JobHealthTests
     [Fact]
     public void ARunningJob_IsNeverOverdue()
     {
-        var running = new LockView("20261123T020600Z-0000000c", At("2026-11-23T02:06:00Z"), At("2026-11-30T02:06:00Z"), "20261123T020600Z-0000000c");
+        var running = new LockView("20261123T020600Z-0000000c", At("2026-11-23T02:06:00Z"));
 
         Assert.Equal(HealthState.Ok, Judge(Daily, "2026-11-25T12:00:00Z", [Run("parties-import", "2026-11-23T02:06:00Z", null)], running).State);
     }
@@ -115,7 +115,7 @@ public sealed class JobHealthTests
     [Fact]
     public void TheLockSeesAStartTheHistoryMissed()
     {
-        var lockView = new LockView(null, At("2026-11-25T02:06:01Z"), At("2026-11-25T04:06:01Z"), "20261125T020601Z-0000000d");
+        var lockView = new LockView(null, At("2026-11-25T02:06:01Z"));
 
         Assert.Equal(HealthState.Ok, Judge(Daily, "2026-11-25T12:00:00Z", [Run("parties-import", "2026-11-24T02:06:05Z", "Succeeded")], lockView).State);
     }

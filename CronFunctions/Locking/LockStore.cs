@@ -46,6 +46,15 @@ internal sealed class LockStore(BlobContainerClient container, ILockClock clock,
 
     public string ContainerName => container.Name;
 
+    /// <summary>What a blob's lease state means to the lock.</summary>
+    public static LeaseView LeaseViewOf(LeaseState? state) => state switch
+    {
+        LeaseState.Leased or LeaseState.Breaking => LeaseView.Held,
+        LeaseState.Expired => LeaseView.Expired,
+        LeaseState.Broken => LeaseView.Broken,
+        _ => LeaseView.Free,
+    };
+
     /// <summary>Reads the job's lock blob (creating it on first use).</summary>
     public Task<LockSnapshot> ReadAsync(string job, CancellationToken cancellationToken) =>
         Guard(job, "read", async () =>
@@ -64,13 +73,7 @@ internal sealed class LockStore(BlobContainerClient container, ILockClock clock,
 
             var properties = response.Value;
             var serverTime = Observe(response.GetRawResponse());
-            var lease = properties.LeaseState switch
-            {
-                LeaseState.Leased or LeaseState.Breaking => LeaseView.Held,
-                LeaseState.Expired => LeaseView.Expired,
-                LeaseState.Broken => LeaseView.Broken,
-                _ => LeaseView.Free,
-            };
+            var lease = LeaseViewOf(properties.LeaseState);
             return new LockSnapshot(
                 lease,
                 lease == LeaseView.Held && properties.LeaseDuration == LeaseDurationType.Infinite,

@@ -20,7 +20,7 @@ internal sealed class JobHealthMonitor(JobStatusReader reader, RunHistory histor
         {
             report = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && (HistoryFailure.IsTransient(ex) || StorageFailure.Is(ex)))
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && (StorageFailure.Is(ex) || ex is OperationCanceledException))
         {
             StatusLog.HealthUnknown(logger, ex);
             return null;
@@ -46,7 +46,7 @@ internal sealed class JobHealthMonitor(JobStatusReader reader, RunHistory histor
                 {
                     await history.MarkWatchedAsync(job.Job, cancellationToken).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (HistoryFailure.IsTransient(ex) || StorageFailure.Is(ex))
+                catch (Exception ex) when (StorageFailure.Is(ex) || ex is OperationCanceledException)
                 {
                     StatusLog.WatchNotMarked(logger, ex, job.Job); // tried again at the next round
                 }

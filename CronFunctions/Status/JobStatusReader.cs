@@ -14,7 +14,7 @@ namespace CronFunctions.Status;
 internal sealed class JobStatusReader(
     JobSettingsCatalog jobs,
     RunHistory history,
-    IJobLockView locks,
+    JobLockView locks,
     IOptions<StatusOptions> options,
     TimeProvider timeProvider)
 {
@@ -63,7 +63,7 @@ internal sealed class JobStatusReader(
             LastRun = runs.FirstOrDefault(JobHealth.IsRun),
             LastSuccess = LastSuccessOf(runs, summary),
             NextDue = nextDue,
-            Due = !lockView.IsRunning && (nextDue is null || nextDue <= now),
+            Due = !lockView.IsRunning && settings.NextDueAfter(verdict.LastStarted, now) is null,
             LastChecked = summary?.LastCheck?.Time,
             LastCheckDecision = summary?.LastCheck?.Decision,
             OverdueAt = verdict.OverdueAt,

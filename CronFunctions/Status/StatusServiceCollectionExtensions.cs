@@ -12,7 +12,7 @@ internal static class StatusServiceCollectionExtensions
     {
         services.AddOptions<StatusOptions>().BindConfiguration(StatusOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<StatusOptions>, StatusOptionsValidator>();
-        services.AddSingleton<IJobLockView>(sp => new BlobJobLockView(
+        services.AddSingleton(sp => new JobLockView(
             sp.GetRequiredService<BlobServiceClient>().GetBlobContainerClient(sp.GetRequiredService<IOptions<LockOptions>>().Value.ContainerName)));
         services.AddSingleton<JobStatusReader>();
         services.AddSingleton<JobHealthMonitor>();
