@@ -31,15 +31,10 @@ public sealed class SeparateApp : IAsyncDisposable
     /// <summary>Every call's answer: HTTP status and JSON body.</summary>
     public IReadOnlyList<(int Status, JsonElement Body)> Answers { get; }
 
-    public int Status => Answers.Count > 0 ? Answers[0].Status : 0;
-
     public JsonElement Body => Answers[0].Body;
 
     /// <summary>Whether the instance answered (a fault may have killed it first).</summary>
     public bool Answered => Answers.Count > 0;
-
-    /// <summary>The process's pid (not its runs').</summary>
-    public int Pid => _process.Id;
 
     public string? Str(string name) => Answered && Body.TryGetProperty(name, out var v) ? v.ToString() : null;
 
@@ -54,13 +49,13 @@ public sealed class SeparateApp : IAsyncDisposable
     /// </param>
     public static Task<SeparateApp> CallAsync(
         string connectionString, string backendDirectory, string container, string job, string? query = null, int count = 1,
-        string? fault = null, IReadOnlyDictionary<string, string>? settings = null)
+        string? fault = null, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var all = TestApp.Settings(connectionString, backendDirectory, container);
         all["Cron:RateLimit:PermitsPerMinute"] = "100000";
-        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
-            all[key.Replace("__", ":", StringComparison.Ordinal)] = value;
+            all[key] = value;
         }
 
         if (fault is not null)

@@ -66,8 +66,8 @@ public sealed class ContainerAppsLifecycleTests(AzuriteFixture azurite) : IAsync
         Assert.Single(_arm.Posts); // never started again while the first start's outcome is unknown
 
         _arm.Hidden.Clear(); // ARM lists it now: the owner finds it by its CRON_RUN_ID
-        await Eventually.TrueAsync(() => Record().Result.Metadata.TryGetValue("state", out var state) && state == "running", TimeSpan.FromSeconds(20), "the execution is adopted");
-        Assert.Equal(ours, (await Record()).Metadata["execution"]);
+        var (adopted, _) = await Eventually.ValueAsync(Record, r => r.Metadata.TryGetValue("state", out var state) && state == "running", TimeSpan.FromSeconds(20), "the execution is adopted");
+        Assert.Equal(ours, adopted.Metadata["execution"]);
 
         _arm.SetExecutionStatus(ours!, "Succeeded");
         await app.WaitForRunsAsync();
@@ -125,7 +125,8 @@ public sealed class ContainerAppsLifecycleTests(AzuriteFixture azurite) : IAsync
         var stop = Assert.Single(_arm.Stops);
         Assert.EndsWith($"/executions/{execution}/stop", stop.Path, StringComparison.Ordinal);
         Assert.Equal("Stopped", _arm.StatusOf(execution));
-        Assert.Equal(("ended", "Stopped"), ((await Record()).Metadata["state"], (await Record()).Metadata["outcome"]));
+        var stopped = await Record();
+        Assert.Equal(("ended", "Stopped"), (stopped.Metadata["state"], stopped.Metadata["outcome"]));
         Assert.Equal("started", (await app.PostAsync(JobCatalog.PartiesImport, "?force=true")).Str("status"));
         Assert.Equal(1, _arm.RunningCount);
     }

@@ -69,7 +69,8 @@ public sealed class FunctionMetadataTests
         Assert.All(JobCatalog.All, job => Assert.Contains(job.Route, routes));
     }
 
-    private static JsonElement Metadata()
+    /// <summary>The app's built <c>functions.metadata</c> (what the host reads to index the functions).</summary>
+    internal static JsonElement Metadata()
     {
         var path = Path.Combine(Repository.OutputOf("CronFunctions"), "functions.metadata");
         Assert.True(File.Exists(path), $"functions.metadata not found at {path}: build the app first.");

@@ -15,8 +15,8 @@ internal static partial class BicepCli
 
     private static readonly Lazy<string> Executable = new(FindExecutable);
 
-    /// <summary>The repository root, from the <c>RepositoryRoot</c> assembly metadata.</summary>
-    public static string RepositoryRoot { get; } = Metadata("RepositoryRoot");
+    /// <summary>The repository root.</summary>
+    public static string RepositoryRoot => Repository.Root;
 
     /// <summary>The <c>infra</c> folder of the repository.</summary>
     public static string InfraDirectory { get; } = Path.Combine(RepositoryRoot, "infra");

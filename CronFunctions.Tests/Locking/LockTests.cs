@@ -28,7 +28,7 @@ public sealed class LockTests(AzuriteFixture azurite) : IDisposable
         Assert.Empty(_backend.Overlaps());
         foreach (var pid in _backend.Calls().Keys)
         {
-            KillQuietly(pid);
+            ProcessTools.KillWithDescendants(pid);
         }
 
         _backend.Dispose();
@@ -560,21 +560,6 @@ public sealed class LockTests(AzuriteFixture azurite) : IDisposable
     }
 
     private BlobClient LockBlob() => new BlobContainerClient(azurite.ConnectionString, _container).GetBlobClient("sopn-parse");
-
-    private static void KillQuietly(int pid)
-    {
-        try
-        {
-            using var process = System.Diagnostics.Process.GetProcessById(pid);
-            process.Kill(entireProcessTree: true);
-        }
-        catch (ArgumentException)
-        {
-        }
-        catch (InvalidOperationException)
-        {
-        }
-    }
 
     /// <summary>The real clock, off by a fixed amount: an instance whose clock is wrong.</summary>
     private sealed class SkewedTime(TimeSpan skew) : TimeProvider

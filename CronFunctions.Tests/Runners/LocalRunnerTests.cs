@@ -47,13 +47,13 @@ public sealed class LocalRunnerTests(AzuriteFixture azurite) : IDisposable
         var pid = response.Int("pid")!.Value;
         await _backend.WaitForCallsAsync(1);
         var child = await WaitForChildAsync(pid);
-        Assert.True(IsAlive(pid));
+        Assert.True(ProcessTools.IsAlive(pid));
 
         time.Advance(TimeSpan.FromMinutes(5.5));
         await app.WaitForRunsAsync();
 
-        Assert.False(IsAlive(pid));
-        Assert.False(IsAlive(child));
+        Assert.False(ProcessTools.IsAlive(pid));
+        Assert.False(ProcessTools.IsAlive(child));
         Assert.Contains(app.Logs.GetSnapshot(), r => r.Id.Id == 2010 && r.Level == LogLevel.Warning); // stopping: past its maximum runtime
         var properties = await LockProperties();
         Assert.Equal(LeaseState.Available, properties.LeaseState);
@@ -71,7 +71,7 @@ public sealed class LocalRunnerTests(AzuriteFixture azurite) : IDisposable
 
         var pid = (await app.PostAsync(JobCatalog.SopnParse)).Int("pid")!.Value;
         await _backend.WaitForCallsAsync(1);
-        Assert.True(IsAlive(pid));
+        Assert.True(ProcessTools.IsAlive(pid));
 
         time.Advance(TimeSpan.FromMinutes(4));
         await app.WaitForRunsAsync(); // the job's own 3 s sleep ends it
@@ -92,8 +92,8 @@ public sealed class LocalRunnerTests(AzuriteFixture azurite) : IDisposable
         await app.WaitForRunsAsync();
 
         Assert.True(started.Elapsed < TimeSpan.FromSeconds(15), $"the run lasted {started.Elapsed} (its child sleeps 30 s)");
-        Assert.False(IsAlive(_backend.OrphanChildPid()));
-        Assert.False(IsAlive(pid));
+        Assert.False(ProcessTools.IsAlive(_backend.OrphanChildPid()));
+        Assert.False(ProcessTools.IsAlive(pid));
         Assert.Equal(LeaseState.Available, (await LockProperties()).LeaseState);
     }
 
@@ -156,32 +156,8 @@ public sealed class LocalRunnerTests(AzuriteFixture azurite) : IDisposable
     private async Task<BlobProperties> LockProperties() =>
         await new BlobContainerClient(azurite.ConnectionString, _container).GetBlobClient(JobCatalog.SopnParse.Name).GetPropertiesAsync();
 
-    private static bool IsAlive(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            return stat[(stat.LastIndexOf(')') + 2)] is not ('Z' or 'X');
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-    }
-
-    private static async Task<int> WaitForChildAsync(int pid)
-    {
-        for (var i = 0; i < 100; i++)
-        {
-            var children = File.ReadAllText($"/proc/{pid}/task/{pid}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (children.Length > 0)
-            {
-                return int.Parse(children[0], System.Globalization.CultureInfo.InvariantCulture);
-            }
-
-            await Task.Delay(20);
-        }
-
-        throw new TimeoutException("The job spawned no child.");
-    }
+    private static async Task<int> WaitForChildAsync(int pid) =>
+        await ProcessTools.WaitForDescendantsAsync(pid, TimeSpan.FromSeconds(2)) is [var child, ..]
+            ? child
+            : throw new TimeoutException("The job spawned no child.");
 }

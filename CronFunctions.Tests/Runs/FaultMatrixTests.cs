@@ -100,14 +100,7 @@ public sealed class FaultMatrixTests(AzuriteFixture azurite, ITestOutputHelper o
         {
             foreach (var pid in backend.LivePids())
             {
-                try
-                {
-                    using var process = Process.GetProcessById(pid);
-                    process.Kill(entireProcessTree: true);
-                }
-                catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
-                {
-                }
+                ProcessTools.KillWithDescendants(pid);
             }
         }
     }
@@ -147,9 +140,8 @@ public sealed class FaultMatrixTests(AzuriteFixture azurite, ITestOutputHelper o
     /// <summary>The app instance killed (SIGKILL) just before the step's request; another instance carries on.</summary>
     private async Task<TimeSpan> KilledAsync((string Name, StorageStep Step, int Skip, bool Background) step, FakeBackend backend, string container)
     {
-        var env = Settings.ToDictionary(kv => kv.Key.Replace(":", "__", StringComparison.Ordinal), kv => kv.Value!);
         await using var dying = await SeparateApp.CallAsync(
-            azurite.ConnectionString, backend.Directory, container, "sopn-parse", fault: $"{step.Step}:{step.Skip}:Kill", settings: env);
+            azurite.ConnectionString, backend.Directory, container, "sopn-parse", fault: $"{step.Step}:{step.Skip}:Kill", settings: Settings);
         if (dying.Str("status") == "started")
         {
             Check((await backend.WaitForCallsAsync(1)).Count == 1, "answered started, but no run started");

@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.Reflection;
 using CronFunctions.Jobs;
+using CronFunctions.Runners.Local;
 
 namespace CronFunctions.Tests.Samples;
 
@@ -15,9 +15,7 @@ public sealed class DemoBackendTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
-    private static readonly string BackendDirectory = Path.Combine(
-        typeof(DemoBackendTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "RepositoryRoot").Value!,
-        "samples", "demo-backend");
+    private static readonly string BackendDirectory = Path.Combine(Repository.Root, "samples", "demo-backend");
 
     private static readonly Lazy<string> Python = new(FindPython);
 
@@ -149,7 +147,7 @@ public sealed class DemoBackendTests
         await firstLine.Task.WaitAsync(Timeout); // the run has started: its handler is in place
 
         var clock = Stopwatch.StartNew();
-        await SendSigtermAsync(process.Id);
+        Assert.Equal(0, NativeMethods.Kill(process.Id, NativeMethods.SigTerm));
         await process.WaitForExitAsync().WaitAsync(Timeout);
 
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"stopped after {clock.Elapsed} (the run lasts 60 s)");
@@ -212,20 +210,6 @@ public sealed class DemoBackendTests
         }
 
         return Process.Start(startInfo)!;
-    }
-
-    private static async Task SendSigtermAsync(int pid)
-    {
-        // The shell's own kill: .NET can only SIGKILL, and a kill binary is not on every machine.
-        var kill = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
-        foreach (var argument in new[] { "-c", "kill -TERM \"$1\"", "sh", pid.ToString(CultureInfo.InvariantCulture) })
-        {
-            kill.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(kill)!;
-        await process.WaitForExitAsync().WaitAsync(Timeout);
-        Assert.Equal(0, process.ExitCode);
     }
 
     private static string FindPython()

@@ -30,11 +30,7 @@ public sealed class StatusFunctionMetadataTests
 
     private static JsonElement Binding(string function, string type)
     {
-        var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        var path = Path.Combine(Repository.Root, "CronFunctions", "bin", testOutput.Parent!.Name, testOutput.Name, "functions.metadata");
-        Assert.True(File.Exists(path), $"functions.metadata not found at {path}: build the app first.");
-        using var document = JsonDocument.Parse(File.ReadAllText(path));
-        var entry = document.RootElement.EnumerateArray().Single(f => f.GetProperty("name").GetString() == function);
+        var entry = Endpoints.FunctionMetadataTests.Metadata().EnumerateArray().Single(f => f.GetProperty("name").GetString() == function);
         return entry.GetProperty("bindings").EnumerateArray().Single(b => b.GetProperty("type").GetString() == type).Clone();
     }
 }
