@@ -21,6 +21,10 @@ public sealed class SettingsValidationTests(AzuriteFixture azurite) : IDisposabl
     [InlineData("Cron:DefaultMaxRuntime", "30.00:00:00", "DefaultMaxRuntime")]
     [InlineData("Cron:Lock:ContainerName", "Bad_Name", "ContainerName")]
     [InlineData("Cron:RateLimit:PermitsPerMinute", "0", "PermitsPerMinute")]
+    [InlineData("Cron:Jobs:SopnParse:FailingAfter", "21", "Cron:Jobs:SopnParse:FailingAfter must be from 1 to 20.")]
+    [InlineData("Cron:Jobs:SopnParse:FailingAfter", "0", "Cron:Jobs:SopnParse:FailingAfter must be from 1 to 20.")]
+    [InlineData("Cron:Jobs:PartiesImport:OverdueGrace", "00:00:30", "Cron:Jobs:PartiesImport:OverdueGrace must be from 00:01:00 to 7.00:00:00.")]
+    [InlineData("Cron:Jobs:PartiesImport:OverdueGrace", "8.00:00:00", "Cron:Jobs:PartiesImport:OverdueGrace must be from 00:01:00 to 7.00:00:00.")]
     public async Task InvalidSetting_FailsValidation_NamingTheProblem(string key, string value, string expected)
     {
         // Starting the app (its hosted services read their settings) or reading the settings: either fails, naming it.
@@ -38,6 +42,21 @@ public sealed class SettingsValidationTests(AzuriteFixture azurite) : IDisposabl
         }
 
         Assert.Contains(expected, failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task HealthSettings_ReachTheJobsSettings_UnsetOnesStayNull()
+    {
+        await using var app = new TestApp(azurite.ConnectionString, _backend.Directory, TestApp.NewContainerName(), new Dictionary<string, string?>
+        {
+            ["Cron:Jobs:SopnParse:FailingAfter"] = "5",
+            ["Cron:Jobs:PartiesImport:OverdueGrace"] = "00:30:00",
+        });
+
+        var jobs = app.Services.GetRequiredService<JobSettingsCatalog>();
+
+        Assert.Equal(((int?)5, (TimeSpan?)null), (jobs[JobCatalog.SopnParse].FailingAfter, jobs[JobCatalog.SopnParse].OverdueGrace));
+        Assert.Equal(((int?)null, (TimeSpan?)TimeSpan.FromMinutes(30)), (jobs[JobCatalog.PartiesImport].FailingAfter, jobs[JobCatalog.PartiesImport].OverdueGrace));
     }
 
     [Fact]

@@ -40,8 +40,8 @@ public sealed class JobHealthTests
 
     private static string NameOf(JobHealthVerdict verdict) => Name(verdict.State);
 
-    private static JobHealthVerdict Judge(JobSettings settings, string now, IReadOnlyList<RunRecord> runs, LockView? lockView = null, string? watchedSince = null, JobHealthSettings? overrides = null) =>
-        JobHealth.Evaluate(settings, overrides, runs, lockView ?? LockView.None, watchedSince is null ? null : At(watchedSince), At(now));
+    private static JobHealthVerdict Judge(JobSettings settings, string now, IReadOnlyList<RunRecord> runs, LockView? lockView = null, string? watchedSince = null) =>
+        JobHealth.Evaluate(settings, runs, lockView ?? LockView.None, watchedSince is null ? null : At(watchedSince), At(now));
 
     // A daily job that last ran yesterday at 02:06:05: today's 02:06 slot is missed; the grace is 1 h.
     [Theory]
@@ -141,11 +141,11 @@ public sealed class JobHealthTests
     [Fact]
     public void AGraceSetForTheJob_Applies()
     {
-        var overrides = new JobHealthSettings { OverdueGrace = TimeSpan.FromMinutes(5) };
+        var graced = Daily with { OverdueGrace = TimeSpan.FromMinutes(5) };
         var runs = new[] { Run("parties-import", "2026-11-24T02:06:05Z", "Succeeded") };
 
-        Assert.Equal(HealthState.Ok, Judge(Daily, "2026-11-25T02:11:00Z", runs, overrides: overrides).State);
-        Assert.Equal(HealthState.Overdue, Judge(Daily, "2026-11-25T02:11:01Z", runs, overrides: overrides).State);
+        Assert.Equal(HealthState.Ok, Judge(graced, "2026-11-25T02:11:00Z", runs).State);
+        Assert.Equal(HealthState.Overdue, Judge(graced, "2026-11-25T02:11:01Z", runs).State);
     }
 
     public static TheoryData<string, string?[], string> FrequentJobRuns => new()
@@ -222,8 +222,8 @@ public sealed class JobHealthTests
     {
         var runs = Enumerable.Range(0, 4).Select(i => Run("sopn-parse", $"2026-11-25T10:{10 - i:00}:05Z", "Failed")).ToList();
 
-        Assert.Equal(HealthState.Ok, Judge(EveryMinute, "2026-11-25T10:11:00Z", runs, overrides: new JobHealthSettings { FailingAfter = 5 }).State);
-        Assert.Equal(HealthState.Failing, Judge(EveryMinute, "2026-11-25T10:11:00Z", runs, overrides: new JobHealthSettings { FailingAfter = 4 }).State);
+        Assert.Equal(HealthState.Ok, Judge(EveryMinute with { FailingAfter = 5 }, "2026-11-25T10:11:00Z", runs).State);
+        Assert.Equal(HealthState.Failing, Judge(EveryMinute with { FailingAfter = 4 }, "2026-11-25T10:11:00Z", runs).State);
     }
 
     [Fact]

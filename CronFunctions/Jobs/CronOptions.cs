@@ -3,7 +3,8 @@ using System.ComponentModel.DataAnnotations;
 namespace CronFunctions.Jobs;
 
 /// <summary>
-/// The <c>Cron</c> settings section: which runner a job uses, its maximum runtime and schedule. Per-job entries are
+/// The <c>Cron</c> settings section: which runner a job uses, its maximum runtime and schedule, and when its health
+/// turns failing or overdue. Per-job entries are
 /// keyed by <see cref="JobDefinition.FunctionName"/> (<c>Cron__Jobs__MopRecent__Runner</c>) because app setting
 /// names cannot hold hyphens.
 /// </summary>
@@ -30,6 +31,14 @@ internal sealed class JobOptions
 
     /// <summary>A UTC cron expression (5 fields) replacing the spec's schedule.</summary>
     public string? Schedule { get; set; }
+
+    /// <summary>The job is <c>failing</c> when this many of its last finished runs failed in a row (1–<see cref="MaxFailingAfter"/>).</summary>
+    public int? FailingAfter { get; set; }
+
+    /// <summary>How long past a missed slot before the job is <c>overdue</c> (1 minute – 7 days).</summary>
+    public TimeSpan? OverdueGrace { get; set; }
+
+    public const int MaxFailingAfter = 20;
 }
 
 internal static class RunnerKinds

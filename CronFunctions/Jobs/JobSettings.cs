@@ -4,8 +4,12 @@ using Microsoft.Extensions.Options;
 
 namespace CronFunctions.Jobs;
 
-/// <summary>A job's effective settings: the spec's defaults with the <c>Cron</c> section's overrides applied.</summary>
-internal sealed record JobSettings(JobDefinition Job, string Runner, TimeSpan MaxRuntime, CronExpression Schedule)
+/// <summary>
+/// A job's effective settings: the spec's defaults with the <c>Cron</c> section's overrides applied. The health
+/// settings stay null when unset: their defaults depend on the schedule (<c>JobHealth</c>).
+/// </summary>
+internal sealed record JobSettings(
+    JobDefinition Job, string Runner, TimeSpan MaxRuntime, CronExpression Schedule, int? FailingAfter = null, TimeSpan? OverdueGrace = null)
 {
     /// <summary>
     /// The not-due rule: a call is due when a scheduled time has passed since the last run started (the first call
@@ -48,6 +52,19 @@ internal sealed class JobSettingsCatalog
             }
         }
 
+        foreach (var (key, job) in options.Jobs)
+        {
+            if (job.FailingAfter is < 1 or > JobOptions.MaxFailingAfter)
+            {
+                return $"Cron:Jobs:{key}:FailingAfter must be from 1 to {JobOptions.MaxFailingAfter}.";
+            }
+
+            if (job.OverdueGrace is { } grace && (grace < TimeSpan.FromMinutes(1) || grace > TimeSpan.FromDays(7)))
+            {
+                return $"Cron:Jobs:{key}:OverdueGrace must be from 00:01:00 to 7.00:00:00.";
+            }
+        }
+
         foreach (var job in JobCatalog.All)
         {
             try
@@ -79,7 +96,7 @@ internal sealed class JobSettingsCatalog
         }
 
         var schedule = CronExpression.Parse(overrides?.Schedule ?? job.Schedule, CronFormat.Standard);
-        return new JobSettings(job, runner, maxRuntime, schedule);
+        return new JobSettings(job, runner, maxRuntime, schedule, overrides?.FailingAfter, overrides?.OverdueGrace);
     }
 }
 

@@ -45,7 +45,6 @@ internal sealed record JobHealthVerdict(
 /// </summary>
 internal static class JobHealth
 {
-    public const int MaxFailingAfter = 20;
     public const int DefaultFailingAfter = 3;
     public static readonly TimeSpan MinGrace = TimeSpan.FromMinutes(15);
     public static readonly TimeSpan MaxGrace = TimeSpan.FromHours(1);
@@ -53,7 +52,6 @@ internal static class JobHealth
 
     public static JobHealthVerdict Evaluate(
         JobSettings settings,
-        JobHealthSettings? overrides,
         IReadOnlyList<RunRecord> recentRuns,
         LockView lockView,
         DateTimeOffset? watchedSince,
@@ -63,7 +61,7 @@ internal static class JobHealth
         ArgumentNullException.ThrowIfNull(recentRuns);
         ArgumentNullException.ThrowIfNull(lockView);
         var schedule = settings.Schedule;
-        var failingAfter = overrides?.FailingAfter ?? (SlotLength(schedule, now) >= Hourly ? 1 : DefaultFailingAfter);
+        var failingAfter = settings.FailingAfter ?? (SlotLength(schedule, now) >= Hourly ? 1 : DefaultFailingAfter);
 
         var runs = recentRuns.Where(IsRun).ToList();
         var lastStarted = Max(lockView.LastStarted, runs.Where(r => r.Decision != RunRecord.Failed).Select(r => (DateTimeOffset?)StartOf(r)).Max());
@@ -72,12 +70,12 @@ internal static class JobHealth
         // Overdue
         DateTimeOffset? expected = null;
         DateTimeOffset? overdueAt = null;
-        var grace = overrides?.OverdueGrace ?? DefaultGrace(SlotLength(schedule, now));
+        var grace = settings.OverdueGrace ?? DefaultGrace(SlotLength(schedule, now));
         var reference = lastStarted ?? watchedSince;
         if (reference is { } from && schedule.GetNextOccurrence(from, TimeZoneInfo.Utc) is { } slot)
         {
             expected = lastEnded > slot ? lastEnded : slot;
-            grace = overrides?.OverdueGrace ?? DefaultGrace(SlotLength(schedule, slot));
+            grace = settings.OverdueGrace ?? DefaultGrace(SlotLength(schedule, slot));
             overdueAt = expected + grace;
             if (!lockView.IsRunning && now > overdueAt)
             {

@@ -2,7 +2,6 @@ using System.Globalization;
 using CronFunctions.History;
 using CronFunctions.Jobs;
 using CronFunctions.Runs;
-using Microsoft.Extensions.Options;
 
 namespace CronFunctions.Status;
 
@@ -15,7 +14,6 @@ internal sealed class JobStatusReader(
     JobSettingsCatalog jobs,
     RunHistory history,
     JobLockView locks,
-    IOptions<StatusOptions> options,
     TimeProvider timeProvider)
 {
     public const int RecentRuns = 50;
@@ -45,9 +43,9 @@ internal sealed class JobStatusReader(
         return (settings, await runs.ConfigureAwait(false), await lockView.ConfigureAwait(false));
     }
 
-    private JobStatus Describe(JobSettings settings, IReadOnlyList<RunRecord> runs, LockView lockView, JobSummaryRow? summary, DateTimeOffset now)
+    private static JobStatus Describe(JobSettings settings, IReadOnlyList<RunRecord> runs, LockView lockView, JobSummaryRow? summary, DateTimeOffset now)
     {
-        var verdict = JobHealth.Evaluate(settings, options.Value.For(settings.Job.FunctionName), runs, lockView, summary?.WatchedSince, now);
+        var verdict = JobHealth.Evaluate(settings, runs, lockView, summary?.WatchedSince, now);
         var nextDue = verdict.LastStarted is { } started ? settings.Schedule.GetNextOccurrence(started, TimeZoneInfo.Utc) : null;
         return new JobStatus
         {

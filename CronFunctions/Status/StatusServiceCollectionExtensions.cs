@@ -7,11 +7,9 @@ namespace CronFunctions.Status;
 
 internal static class StatusServiceCollectionExtensions
 {
-    /// <summary>Job health: per-job settings, the lock view, the status reader (API and dashboard) and the monitor (alarm).</summary>
+    /// <summary>Job health: the lock view, the status reader (API and dashboard) and the monitor (alarm).</summary>
     public static IServiceCollection AddJobStatus(this IServiceCollection services)
     {
-        services.AddOptions<StatusOptions>().BindConfiguration(StatusOptions.Section).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<StatusOptions>, StatusOptionsValidator>();
         services.AddSingleton(sp => new JobLockView(
             sp.GetRequiredService<BlobServiceClient>().GetBlobContainerClient(sp.GetRequiredService<IOptions<LockOptions>>().Value.ContainerName)));
         services.AddSingleton<JobStatusReader>();
