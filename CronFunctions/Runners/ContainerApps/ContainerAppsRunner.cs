@@ -18,8 +18,8 @@ namespace CronFunctions.Runners.ContainerApps;
 /// looks for an execution carrying the run's <c>CRON_RUN_ID</c> and adopts it, or reports a failure.
 /// </para>
 /// <para>
-/// A container run cannot report its own end, so <see cref="StartAsync"/> never calls
-/// <see cref="RunRequest.OnEnded"/>; the lock asks <see cref="GetStatusAsync"/> instead.
+/// A container run cannot report its own end: its owner (the run supervisor), or any instance that finds its lease
+/// free, asks <see cref="ProbeAsync"/> instead, every <see cref="PollInterval"/>.
 /// </para>
 /// </remarks>
 internal sealed class ContainerAppsRunner(
@@ -32,6 +32,8 @@ internal sealed class ContainerAppsRunner(
 
     private const int MaxArgumentLength = 1024;
     private const int AdoptionAttempts = 3;
+
+    private static readonly TimeSpan DefaultPollInterval = new ContainerAppsOptions().StatusPollInterval;
 
     public string Kind => RunnerKind;
 
@@ -47,7 +49,7 @@ internal sealed class ContainerAppsRunner(
             }
             catch (OptionsValidationException)
             {
-                return TimeSpan.FromSeconds(30);
+                return DefaultPollInterval; // the settings' own default; ProbeAsync reports what is wrong
             }
         }
     }
